@@ -1,0 +1,53 @@
+# realzoo: the project's habits in one place. Everything runs inside .venv.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+# torch is pinned here, not in pyproject.toml: 2.13.0 is the local CPU build
+# (an unpinned torch pulls gigabytes of CUDA wheels).
+TORCH := torch==2.13.0
+
+.PHONY: install demo test test-fast lint format type check bench clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[dev,envs]" $(TORCH)
+	$(BIN)/python -c "import rliable.library, stable_baselines3, sb3_contrib, optuna"
+	touch $(STAMP)
+
+## Train PPO on CartPole-v1 with the shipped hyperparameters (about a minute on 2 cores).
+demo: install
+	$(BIN)/realzoo train --algo ppo --env CartPole-v1 --seed 0 --eval-freq 10000
+
+## The whole suite, slow end-to-end checks included (what CI runs).
+test: install
+	$(BIN)/python -m pytest -q
+
+## The fast suite only (a few minutes).
+test-fast: install
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check rlzoo_real tests scripts
+	$(BIN)/ruff format --check rlzoo_real tests scripts
+
+format: install
+	$(BIN)/ruff format rlzoo_real tests scripts
+	$(BIN)/ruff check --fix rlzoo_real tests scripts
+
+type: install
+	$(BIN)/mypy rlzoo_real
+
+check: lint type test
+
+## Speed benchmarks (figures as ratios against a baseline measured in the same run).
+bench: install
+	$(BIN)/python scripts/bench_startup.py
+	$(BIN)/python scripts/bench_overhead.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -1,0 +1,38 @@
+"""The ``realzoo`` command line: assembles one typer app per subcommand.
+
+Only typer is imported here; every command imports what it needs when it runs, so
+``realzoo --help`` starts in a blink.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import typer
+
+from rlzoo_real.cli import train as _train
+from rlzoo_real.cli._argv import expand_multi_value_options
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="realzoo",
+    help="Reproducible, crash-safe reinforcement-learning experiments on Stable-Baselines3.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+_train.register(app)
+
+
+@app.callback()
+def _root() -> None:
+    """realzoo: train, tune, replay and plot RL agents, RL Zoo style."""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``realzoo`` console script and of ``python -m rlzoo_real``."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    app(args=expand_multi_value_options(args), prog_name="realzoo")

@@ -1,0 +1,384 @@
+"""The train loop: from command-line arguments to a finished run folder.
+
+:func:`train` checks everything a user can get wrong before it creates the run
+folder, then builds envs and model, trains with evaluation and checkpoint
+callbacks, and saves the final model. Ctrl-C saves what was reached so far.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from rlzoo_real.algos import AlgoSpec, get_algo
+from rlzoo_real.config import RunSpec, bundled_hyperparams_dir, load_table, parse_key_values
+from rlzoo_real.errors import UserError
+from rlzoo_real.runs import RunFolder
+
+__all__ = ["TrainArgs", "TrainResult", "prepare", "train"]
+
+EXIT_INTERRUPTED = 130
+
+
+@dataclass(frozen=True)
+class TrainArgs:
+    """Everything ``realzoo train`` was asked to do; written to ``args.yml`` as is."""
+
+    algo: str
+    env: str
+    log_folder: str = "logs"
+    n_timesteps: int = -1
+    eval_freq: int = 25000
+    eval_episodes: int = 5
+    n_eval_envs: int = 1
+    save_freq: int = -1
+    save_replay_buffer: bool = False
+    seed: int | None = None
+    hyperparams: list[str] = field(default_factory=list)
+    env_kwargs: list[str] = field(default_factory=list)
+    eval_env_kwargs: list[str] = field(default_factory=list)
+    conf_file: str | None = None
+    vec_env: str = "dummy"
+    device: str = "auto"
+    num_threads: int = 1
+    trained_agent: str | None = None
+    gym_packages: list[str] = field(default_factory=list)
+    uuid: bool = False
+    log_interval: int = -1
+    tensorboard_log: str | None = None
+    track: bool = False
+    wandb_project_name: str = "realzoo"
+    wandb_entity: str | None = None
+    wandb_tags: list[str] = field(default_factory=list)
+    progress: bool = False
+    verbose: int = 1
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked request: the resolved spec and parsed options, before any file is written."""
+
+    args: TrainArgs
+    algo: AlgoSpec
+    spec: RunSpec
+    env_kwargs: dict[str, Any]
+    eval_env_kwargs: dict[str, Any]
+    seed: int
+    notice: str | None
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a finished (or interrupted) training run left behind."""
+
+    run: RunFolder
+    status: str
+    num_timesteps: int
+    best_mean_reward: float | None
+    wall_time: float
+    notice: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_INTERRUPTED if self.status == "interrupted" else 0
+
+
+def prepare(args: TrainArgs) -> Prepared:
+    """Check a request without writing anything: names, files, hyperparameters, env kwargs."""
+    from rlzoo_real.config import resolve_run_spec
+    from rlzoo_real.envs import check_class_refs, check_env_id, import_gym_packages, is_atari
+
+    if args.vec_env not in ("dummy", "subproc"):
+        raise UserError(f"--vec-env must be 'dummy' or 'subproc', got {args.vec_env!r}.")
+    algo = get_algo(args.algo)
+    import_gym_packages(args.gym_packages)
+    check_env_id(args.env)
+    if args.conf_file:
+        table, source = load_table(args.conf_file), args.conf_file
+    else:
+        path = bundled_hyperparams_dir() / f"{algo.name}.yml"
+        table, source = load_table(path), f"hyperparams/{algo.name}.yml"
+    overrides = parse_key_values(args.hyperparams, option="-params")
+    spec, notice = resolve_run_spec(
+        algo, args.env, table=table, source=source, overrides=overrides,
+        n_timesteps=args.n_timesteps, is_atari=is_atari(args.env),
+    )
+    env_kwargs = parse_key_values(args.env_kwargs, option="--env-kwargs")
+    eval_env_kwargs = (
+        parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
+        if args.eval_env_kwargs else env_kwargs
+    )
+    _check_action_space(algo, args.env, env_kwargs)
+    check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1)
+    check_class_refs(spec.vec_env_wrappers, kind="vec_env_wrapper", leading=1)
+    check_class_refs(spec.callbacks, kind="callback", leading=0)
+    if args.trained_agent:
+        _check_trained_agent(Path(args.trained_agent), algo)
+    seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
+    return Prepared(args, algo, spec, env_kwargs, eval_env_kwargs, seed, notice)
+
+
+def _check_action_space(algo: AlgoSpec, env_id: str, env_kwargs: dict[str, Any]) -> None:
+    import gymnasium as gym
+
+    try:
+        env = gym.make(env_id, **env_kwargs)
+    except TypeError as exc:
+        raise UserError(f"Could not create {env_id} with env kwargs {env_kwargs}: {exc}.") from None
+    try:
+        kind = type(env.action_space).__name__
+    finally:
+        env.close()
+    if kind not in algo.action_spaces:
+        raise UserError(
+            f"{algo.name} does not support {env_id}: its action space is {kind}, and {algo.name} "
+            f"handles {', '.join(sorted(algo.action_spaces))} action spaces."
+        )
+
+
+def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
+    import json
+    import zipfile
+
+    if not path.is_file() or path.suffix != ".zip":
+        raise UserError(
+            f"--trained-agent {str(path)!r} is not an existing .zip model file "
+            "(e.g. logs/sac/Pendulum-v1_1/Pendulum-v1.zip)."
+        )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, KeyError, ValueError):
+        raise UserError(f"--trained-agent {str(path)!r} is not a Stable-Baselines3 model (corrupt zip).") from None
+    policy_module = str(data.get("policy_class", {}).get("__module__", ""))
+    cls = algo.load_class()
+    accepted = {c.__module__ for c in getattr(cls, "policy_aliases", {}).values()}
+    saved_algo = None
+    for args_file in path.parent.glob("*/args.yml"):  # the model sits in a realzoo run folder
+        from rlzoo_real.runs import read_yaml
+
+        saved = read_yaml(args_file)
+        saved_algo = saved.get("algo") if isinstance(saved, dict) else None
+        break
+    if (saved_algo and saved_algo != algo.name) or (accepted and policy_module not in accepted):
+        other = saved_algo or policy_module
+        raise UserError(
+            f"--trained-agent {str(path)!r} was trained with another algorithm ({other}), not "
+            f"{algo.name}. Pass a model trained with {algo.name}, or use --algo to match the model."
+        )
+
+
+def train(args: TrainArgs, *, command: str = "") -> TrainResult:
+    """Run ``realzoo train``: check, create the run folder, train, save; see the module doc."""
+    prepared = prepare(args)
+    from rlzoo_real.provenance import start_manifest
+    from rlzoo_real.runs import create_run_folder, write_text_atomic, write_yaml_atomic
+
+    threads = _set_threads(args.num_threads)
+    suffix = ""
+    if args.uuid:
+        import uuid
+
+        suffix = f"_{uuid.uuid4()}"
+    run = create_run_folder(Path(args.log_folder), prepared.algo.name, args.env, suffix=suffix)
+    manifest = start_manifest(seed=prepared.seed, num_threads=threads, device=args.device, cwd=Path.cwd())
+    try:
+        write_yaml_atomic(run.args_file, {**dataclasses.asdict(args), "seed": prepared.seed})
+        write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
+        write_text_atomic(run.command_file, command + "\n")
+        write_yaml_atomic(run.manifest_file, manifest)
+        session = _Session.build(prepared, run)
+    except BaseException:
+        shutil.rmtree(run.path, ignore_errors=True)  # nothing trained yet: leave no half-made run
+        raise
+    return session.learn(manifest)
+
+
+def _set_threads(num_threads: int) -> int:
+    import torch
+
+    if num_threads > 0:
+        torch.set_num_threads(num_threads)
+    return int(torch.get_num_threads())
+
+
+@dataclass
+class _Session:
+    prepared: Prepared
+    run: RunFolder
+    model: Any
+    callbacks: list[Any]
+    eval_callback: Any
+    wandb_run: Any
+
+    @classmethod
+    def build(cls, prepared: Prepared, run: RunFolder) -> _Session:
+        from stable_baselines3.common.utils import set_random_seed
+
+        from rlzoo_real.envs import make_vec_env_for
+
+        args, spec = prepared.args, prepared.spec
+        set_random_seed(prepared.seed)
+        normalize_stats = None
+        if args.trained_agent:
+            normalize_stats = Path(args.trained_agent).parent / run.name / "vecnormalize.pkl"
+        env = make_vec_env_for(
+            spec, n_envs=spec.n_envs, seed=prepared.seed, env_kwargs=prepared.env_kwargs,
+            vec_env=args.vec_env, monitor_dir=run.path, normalize_stats=normalize_stats,
+        )
+        wandb_run = _start_wandb(prepared, run) if args.track else None
+        model = _build_model(prepared, env, run)
+        model.set_logger(_make_logger(args, run, wandb_run))
+        callbacks, eval_callback = _make_callbacks(prepared, run)
+        return cls(prepared, run, model, callbacks, eval_callback, wandb_run)
+
+    def learn(self, manifest: dict[str, Any]) -> TrainResult:
+        from rlzoo_real.provenance import now_iso
+        from rlzoo_real.runs import write_yaml_atomic
+
+        args, spec = self.prepared.args, self.prepared.spec
+        kwargs: dict[str, Any] = {"progress_bar": args.progress}
+        if args.log_interval > -1:
+            kwargs["log_interval"] = args.log_interval
+        status = "failed"
+        start = time.monotonic()
+        try:
+            self.model.learn(spec.n_timesteps, callback=self.callbacks,
+                             reset_num_timesteps=not args.trained_agent, **kwargs)
+            status = "finished"
+        except KeyboardInterrupt:
+            status = "interrupted"
+        finally:
+            if status != "failed":
+                self._save_final()
+            manifest.update(
+                status=status, exit_status=status, end_time=now_iso(),
+                num_timesteps=int(self.model.num_timesteps),
+            )
+            write_yaml_atomic(self.run.manifest_file, manifest)
+            self.model.get_env().close()
+            if self.eval_callback is not None:
+                self.eval_callback.eval_env.close()
+            if self.wandb_run is not None:
+                self.wandb_run.finish(exit_code=0 if status == "finished" else 1)
+        best = self.eval_callback.best_mean_reward if self.eval_callback is not None else None
+        return TrainResult(
+            run=self.run, status=status, num_timesteps=int(self.model.num_timesteps),
+            best_mean_reward=float(best) if best is not None and best > -float("inf") else None,
+            wall_time=time.monotonic() - start, notice=self.prepared.notice,
+        )
+
+    def _save_final(self) -> None:
+        self.model.save(self.run.final_model)
+        vec_normalize = self.model.get_vec_normalize_env()
+        if vec_normalize is not None:
+            vec_normalize.save(str(self.run.vecnormalize_file))
+        if self.prepared.args.save_replay_buffer and hasattr(self.model, "save_replay_buffer"):
+            self.model.save_replay_buffer(self.run.path / "replay_buffer.pkl")
+
+
+def _build_model(prepared: Prepared, env: Any, run: RunFolder) -> Any:
+    from rlzoo_real.literals import materialize
+
+    args, spec, algo = prepared.args, prepared.spec, prepared.algo
+    algo_cls = algo.load_class()
+    kwargs = materialize(dict(spec.model_kwargs))
+    if spec.action_noise is not None:
+        kwargs["action_noise"] = _action_noise(spec.action_noise, env)
+    common = {"seed": prepared.seed, "verbose": args.verbose, "device": args.device}
+    try:
+        if args.trained_agent:
+            kwargs.pop("policy_kwargs", None)
+            model = algo_cls.load(args.trained_agent, env=env, **common, **kwargs)
+            buffer = Path(args.trained_agent).parent / "replay_buffer.pkl"
+            if algo.off_policy and buffer.is_file():
+                model.load_replay_buffer(buffer)
+            return model
+        return algo_cls(spec.policy, env, **common, **kwargs)
+    except (ValueError, TypeError, AssertionError, KeyError) as exc:
+        raise UserError(
+            f"{algo.name} rejected the hyperparameters from {spec.source}: "
+            f"{type(exc).__name__}: {exc}"
+        ) from None
+
+
+def _action_noise(noise: tuple[str, float], env: Any) -> Any:
+    import numpy as np
+    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
+
+    kind, std = noise
+    n_actions = int(np.prod(env.action_space.shape))
+    mean, sigma = np.zeros(n_actions), std * np.ones(n_actions)
+    if kind == "normal":
+        return NormalActionNoise(mean=mean, sigma=sigma)
+    return OrnsteinUhlenbeckActionNoise(mean=mean, sigma=sigma)
+
+
+def _make_logger(args: TrainArgs, run: RunFolder, wandb_run: Any) -> Any:
+    from stable_baselines3.common.logger import configure
+
+    formats = ["csv"] + (["stdout"] if args.verbose >= 1 else [])
+    logger = configure(str(run.path), formats)
+    if args.tensorboard_log:
+        from stable_baselines3.common.logger import make_output_format
+
+        tb_dir = Path(args.tensorboard_log) / run.path.parent.name / run.path.name
+        logger.output_formats.append(make_output_format("tensorboard", str(tb_dir)))
+    if wandb_run is not None:
+        from rlzoo_real.callbacks import WandbWriter
+
+        logger.output_formats.append(WandbWriter(wandb_run))
+    return logger
+
+
+def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]:
+    from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
+
+    from rlzoo_real.callbacks import SaveBestNormalization
+    from rlzoo_real.envs import make_vec_env_for, resolve_class
+
+    args, spec = prepared.args, prepared.spec
+    callbacks: list[Any] = [
+        resolve_class(ref.path, kind="callback")(**dict(ref.kwargs)) for ref in spec.callbacks
+    ]
+    if args.save_freq > 0:
+        callbacks.append(
+            CheckpointCallback(
+                save_freq=max(args.save_freq // spec.n_envs, 1), save_path=str(run.path),
+                name_prefix="rl_model", save_replay_buffer=args.save_replay_buffer,
+                save_vecnormalize=True, verbose=min(args.verbose, 1),
+            )
+        )
+    eval_callback = None
+    if args.eval_freq > 0:
+        eval_env = make_vec_env_for(
+            spec, n_envs=args.n_eval_envs, seed=prepared.seed + 10_000,
+            env_kwargs=prepared.eval_env_kwargs, vec_env=args.vec_env, for_eval=True,
+        )
+        on_best = SaveBestNormalization(run.best_vecnormalize_file) if spec.normalize else None
+        eval_callback = EvalCallback(
+            eval_env, callback_on_new_best=on_best, n_eval_episodes=args.eval_episodes,
+            eval_freq=max(args.eval_freq // spec.n_envs, 1), log_path=str(run.path),
+            best_model_save_path=str(run.path), deterministic=True, verbose=args.verbose,
+        )
+        callbacks.append(eval_callback)
+    return callbacks, eval_callback
+
+
+def _start_wandb(prepared: Prepared, run: RunFolder) -> Any:
+    try:
+        import wandb
+    except ImportError:
+        raise UserError("--track needs Weights & Biases: pip install wandb.") from None
+    args = prepared.args
+    return wandb.init(
+        project=args.wandb_project_name, entity=args.wandb_entity, tags=list(args.wandb_tags),
+        name=f"{run.path.parent.name}/{run.path.name}", dir=str(run.path),
+        config={**dataclasses.asdict(args), "seed": prepared.seed,
+                "hyperparams": dict(prepared.spec.hyperparams)},
+    )
