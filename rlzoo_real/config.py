@@ -163,6 +163,9 @@ def _load_yaml_table(path: Path) -> dict[str, Any]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        context, context_mark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+        if context and context_mark is not None:
+            problem += f" ({context} that starts at line {context_mark.line + 1})"
         raise UserError(
             f"Malformed YAML in {str(path)!r}{where}: {problem}. A hyperparameter file maps env ids "
             "to mappings of hyperparameters, e.g. 'CartPole-v1:\\n  n_timesteps: 1e5'."
@@ -202,11 +205,20 @@ def parse_key_values(items: Iterable[str], *, option: str) -> dict[str, Any]:
 
 
 def _parse_cli_value(text: str, *, option: str, key: str) -> Any:
+    import ast
+
     try:
         return parse_value(text)
     except ValueParseError as exc:
-        if re.fullmatch(r"[A-Za-z_][\w\-]*", text.strip()):
-            return text.strip()  # a bare word such as auto or MlpPolicy: a string
+        word = text.strip()
+        try:
+            node: ast.AST | None = ast.parse(word, mode="eval").body
+        except SyntaxError:
+            node = None
+        # A bare word (auto, MlpPolicy, lin_0.001, auto_0.1) is a string; a dotted name such as
+        # nn.Relu was meant as a known name and is an error.
+        if re.fullmatch(r"[A-Za-z_][\w\-.+]*", word) and not isinstance(node, ast.Attribute):
+            return word
         raise UserError(f"{option} {key}: {exc}") from None
 
 

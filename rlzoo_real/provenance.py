@@ -72,6 +72,6 @@ def start_manifest(*, seed: int, num_threads: int, device: str, cwd: Path) -> di
         "versions": package_versions(),
         "start_time": now_iso(),
         "end_time": None,
-        "exit_status": None,
+        "exit_code": None,
         "num_timesteps": 0,
     }

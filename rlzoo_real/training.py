@@ -113,7 +113,9 @@ def prepare(args: TrainArgs) -> Prepared:
         parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
         if args.eval_env_kwargs else env_kwargs
     )
-    _check_action_space(algo, args.env, env_kwargs)
+    _check_env(algo, args.env, env_kwargs)
+    if eval_env_kwargs is not env_kwargs:
+        _check_env(algo, args.env, eval_env_kwargs)
     check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1)
     check_class_refs(spec.vec_env_wrappers, kind="vec_env_wrapper", leading=1)
     check_class_refs(spec.callbacks, kind="callback", leading=0)
@@ -123,17 +125,24 @@ def prepare(args: TrainArgs) -> Prepared:
     return Prepared(args, algo, spec, env_kwargs, eval_env_kwargs, seed, notice)
 
 
-def _check_action_space(algo: AlgoSpec, env_id: str, env_kwargs: dict[str, Any]) -> None:
+def _check_env(algo: AlgoSpec, env_id: str, env_kwargs: dict[str, Any]) -> None:
+    """Make the env once, reset it and take one step, so bad env kwargs fail here, clearly."""
     import gymnasium as gym
 
+    env = None
     try:
         env = gym.make(env_id, **env_kwargs)
-    except TypeError as exc:
-        raise UserError(f"Could not create {env_id} with env kwargs {env_kwargs}: {exc}.") from None
-    try:
+        env.reset(seed=0)
+        env.step(env.action_space.sample())
         kind = type(env.action_space).__name__
+    except (TypeError, ValueError) as exc:
+        raise UserError(
+            f"Could not create and step {env_id} with env kwargs {env_kwargs}: "
+            f"{type(exc).__name__}: {exc}. Check --env-kwargs against the env's constructor."
+        ) from None
     finally:
-        env.close()
+        if env is not None:
+            env.close()
     if kind not in algo.action_spaces:
         raise UserError(
             f"{algo.name} does not support {env_id}: its action space is {kind}, and {algo.name} "
@@ -231,10 +240,17 @@ class _Session:
             spec, n_envs=spec.n_envs, seed=prepared.seed, env_kwargs=prepared.env_kwargs,
             vec_env=args.vec_env, monitor_dir=run.path, normalize_stats=normalize_stats,
         )
-        wandb_run = _start_wandb(prepared, run) if args.track else None
-        model = _build_model(prepared, env, run)
-        model.set_logger(_make_logger(args, run, wandb_run))
-        callbacks, eval_callback = _make_callbacks(prepared, run)
+        wandb_run = None
+        try:
+            model = _build_model(prepared, env, run)
+            callbacks, eval_callback = _make_callbacks(prepared, run)
+            wandb_run = _start_wandb(prepared, run) if args.track else None
+            model.set_logger(_make_logger(args, run, wandb_run))
+        except BaseException:
+            env.close()
+            if wandb_run is not None:
+                wandb_run.finish(exit_code=1)
+            raise
         return cls(prepared, run, model, callbacks, eval_callback, wandb_run)
 
     def learn(self, manifest: dict[str, Any]) -> TrainResult:
@@ -257,10 +273,11 @@ class _Session:
             if status != "failed":
                 self._save_final()
             manifest.update(
-                status=status, exit_status=status, end_time=now_iso(),
+                status=status, exit_code=0 if status == "finished" else (EXIT_INTERRUPTED if status == "interrupted" else 1), end_time=now_iso(),
                 num_timesteps=int(self.model.num_timesteps),
             )
             write_yaml_atomic(self.run.manifest_file, manifest)
+            self.model.logger.close()
             self.model.get_env().close()
             if self.eval_callback is not None:
                 self.eval_callback.eval_env.close()

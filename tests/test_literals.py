@@ -1,0 +1,70 @@
+import math
+
+import pytest
+import torch
+
+from rlzoo_real.errors import UserError
+from rlzoo_real.literals import KnownName, materialize, parse_value, to_plain
+
+
+def test_reads_the_zoo_policy_kwargs_string():
+    text = (
+        "dict(log_std_init=-2, ortho_init=False, activation_fn=nn.ReLU, "
+        "net_arch=dict(pi=[256, 256], vf=[256, 256]))"
+    )
+    value = parse_value(text)
+    assert value == {
+        "log_std_init": -2,
+        "ortho_init": False,
+        "activation_fn": KnownName("nn.ReLU"),
+        "net_arch": {"pi": [256, 256], "vf": [256, 256]},
+    }
+    assert materialize(value)["activation_fn"] is torch.nn.ReLU
+    assert to_plain(value)["activation_fn"] == "nn.ReLU"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1e-3", 0.001),
+        ("-5", -5),
+        ("2**20", 1048576),
+        ("'human'", "human"),
+        ("(1, 'episode')", (1, "episode")),
+        ("{'a': [1, 2.5]}", {"a": [1, 2.5]}),
+        ("None", None),
+        ("True", True),
+        ("th.optim.RMSprop", KnownName("th.optim.RMSprop")),
+    ],
+)
+def test_accepts_literals(text, expected):
+    assert parse_value(text) == expected
+
+
+def test_inf_and_float_conversion():
+    assert math.isinf(parse_value("float('inf')"))
+    assert parse_value("-inf") == -math.inf
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "__import__('os').system('true')",
+        "open('/etc/passwd')",
+        "os.system",
+        "[x for x in range(3)]",
+        "lambda: 1",
+        "().__class__",
+        "10**100000",
+        "dict(**{'a': 1})",
+        "b'bytes'",
+    ],
+)
+def test_rejects_anything_that_could_run_code(text):
+    with pytest.raises(UserError):
+        parse_value(text)
+
+
+def test_suggests_a_close_known_name():
+    with pytest.raises(UserError, match="Did you mean nn.ReLU"):
+        parse_value("nn.Relu")
