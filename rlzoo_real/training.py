@@ -258,6 +258,9 @@ class _Session:
         from rlzoo_real.runs import write_yaml_atomic
 
         args, spec = self.prepared.args, self.prepared.spec
+        if self.wandb_run is not None:
+            manifest["wandb_run_id"] = self.wandb_run.id
+            write_yaml_atomic(self.run.manifest_file, manifest)
         kwargs: dict[str, Any] = {"progress_bar": args.progress}
         if args.log_interval > -1:
             kwargs["log_interval"] = args.log_interval
@@ -396,6 +399,6 @@ def _start_wandb(prepared: Prepared, run: RunFolder) -> Any:
     return wandb.init(
         project=args.wandb_project_name, entity=args.wandb_entity, tags=list(args.wandb_tags),
         name=f"{run.path.parent.name}/{run.path.name}", dir=str(run.path),
-        config={**dataclasses.asdict(args), "seed": prepared.seed,
+        config={**dataclasses.asdict(args), "seed": prepared.seed, "overrides": args.hyperparams,
                 "hyperparams": dict(prepared.spec.hyperparams)},
     )
