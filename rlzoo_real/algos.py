@@ -92,7 +92,12 @@ for _spec in (
     AlgoSpec("trpo", "sb3_contrib:TRPO", _ALL, False, supports_sde=True, backend="sb3-contrib"),
     AlgoSpec("ars", "sb3_contrib:ARS", _DISCRETE | _BOX, False, backend="sb3-contrib"),
     AlgoSpec(
-        "ppo_lstm", "sb3_contrib:RecurrentPPO", _ALL, False, supports_sde=True, backend="sb3-contrib"
+        "ppo_lstm",
+        "sb3_contrib:RecurrentPPO",
+        _ALL,
+        False,
+        supports_sde=True,
+        backend="sb3-contrib",
     ),
 ):
     register(_spec)

@@ -12,7 +12,7 @@ __all__ = ["SaveBestNormalization", "WandbWriter"]
 
 
 class SaveBestNormalization(BaseCallback):
-    """On a new best evaluation, save the normalization statistics that go with ``best_model.zip``."""
+    """On a new best evaluation, save the normalization statistics of ``best_model.zip``."""
 
     def __init__(self, path: Path) -> None:
         super().__init__()
@@ -40,7 +40,8 @@ class WandbWriter(KVWriter):
         metrics = {
             key: value
             for key, value in key_values.items()
-            if isinstance(value, int | float) and not isinstance(value, bool)
+            if isinstance(value, int | float)
+            and not isinstance(value, bool)
             and "wandb" not in key_excluded.get(key, ())
         }
         if metrics:

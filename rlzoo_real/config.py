@@ -55,8 +55,13 @@ SPECIAL_KEYS = frozenset(
     }
 )
 #: Keys set from the command line, never from a hyperparameter entry.
-_CLI_KEYS = {"seed": "--seed", "verbose": "--verbose", "device": "--device",
-             "tensorboard_log": "--tensorboard-log", "env": "--env"}
+_CLI_KEYS = {
+    "seed": "--seed",
+    "verbose": "--verbose",
+    "device": "--device",
+    "tensorboard_log": "--tensorboard-log",
+    "env": "--env",
+}
 #: Keys whose string values are read with the safe parser (the Zoo writes them as strings).
 _PARSED_KEYS = frozenset({"policy_kwargs", "replay_buffer_kwargs", "normalize"})
 _NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
@@ -140,7 +145,8 @@ def load_table(path: str | Path) -> dict[str, Any]:
     except ImportError as exc:
         raise UserError(
             f"Cannot read hyperparameters from {text_path!r}: it is neither an existing YAML file "
-            f"(.yml/.yaml) nor an importable Python module ({exc}). Give a path to a YAML file or a "
+            f"(.yml/.yaml) nor an importable Python module ({exc}). "
+            "Give a path to a YAML file or a "
             "module path such as my_package.hyperparams that defines a dict called 'hyperparams'."
         ) from None
     table = getattr(module, "hyperparams", None)
@@ -167,7 +173,8 @@ def _load_yaml_table(path: Path) -> dict[str, Any]:
         if context and context_mark is not None:
             problem += f" ({context} that starts at line {context_mark.line + 1})"
         raise UserError(
-            f"Malformed YAML in {str(path)!r}{where}: {problem}. A hyperparameter file maps env ids "
+            f"Malformed YAML in {str(path)!r}{where}: {problem}. "
+            "A hyperparameter file maps env ids "
             "to mappings of hyperparameters, e.g. 'CartPole-v1:\\n  n_timesteps: 1e5'."
         ) from None
     except UnicodeDecodeError:
@@ -324,7 +331,9 @@ def _interpret(algo: AlgoSpec, env_id: str, merged: dict[str, Any], where: str) 
     }
     for key in ("policy_kwargs", "replay_buffer_kwargs"):
         if key in model_kwargs and not isinstance(model_kwargs[key], dict):
-            raise UserError(f"{where}: {key} must be a mapping such as dict(...), got {merged[key]!r}.")
+            raise UserError(
+                f"{where}: {key} must be a mapping such as dict(...), got {merged[key]!r}."
+            )
 
     normalize = _normalize_kwargs(merged.get("normalize", False), merged, where)
     frame_stack = merged.get("frame_stack")
@@ -396,7 +405,9 @@ def _interpret_value(key: str, value: Any, where: str) -> Any:
         try:
             return LinearSchedule(float(match.group(1)))
         except ValueError:
-            raise UserError(f"{where}: {key}: {value!r} is not a valid lin_<number> schedule.") from None
+            raise UserError(
+                f"{where}: {key}: {value!r} is not a valid lin_<number> schedule."
+            ) from None
     return value
 
 
@@ -415,7 +426,7 @@ def _normalize_kwargs(value: Any, merged: Mapping[str, Any], where: str) -> dict
     else:
         raise UserError(
             f"{where}: normalize must be true/false or a dict of VecNormalize arguments such as "
-            f"\"dict(norm_obs=True, norm_reward=False)\", got {value!r}."
+            f'"dict(norm_obs=True, norm_reward=False)", got {value!r}.'
         )
     if "gamma" in merged and "gamma" not in kwargs:
         kwargs["gamma"] = merged["gamma"]  # discount the reward normalization like the algorithm
@@ -431,7 +442,7 @@ def _class_refs(value: Any, key: str, where: str) -> tuple[ClassRef, ...]:
         if isinstance(item, str):
             refs.append(ClassRef(item, {}))
         elif isinstance(item, dict) and len(item) == 1:
-            (path, kwargs), = item.items()
+            ((path, kwargs),) = item.items()
             if kwargs is not None and not isinstance(kwargs, dict):
                 raise UserError(f"{where}: {key} {path}: its arguments must be a mapping.")
             refs.append(ClassRef(str(path), dict(kwargs or {})))

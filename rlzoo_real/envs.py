@@ -96,7 +96,9 @@ def check_class_refs(refs: Sequence[ClassRef], *, kind: str, leading: int) -> No
         try:
             inspect.signature(cls).bind(*([None] * leading), **dict(ref.kwargs))
         except TypeError as exc:
-            raise UserError(f"{kind} {ref.path}: wrong arguments {dict(ref.kwargs)} ({exc}).") from None
+            raise UserError(
+                f"{kind} {ref.path}: wrong arguments {dict(ref.kwargs)} ({exc})."
+            ) from None
         except ValueError:
             continue  # no introspectable signature: let the call itself decide
 
@@ -175,6 +177,6 @@ def make_vec_env_for(
             env.training = False
             env.norm_reward = False
     obs_space = env.observation_space
-    if is_image_space(obs_space) and not is_image_space_channels_first(obs_space):
+    if is_image_space(obs_space) and not is_image_space_channels_first(obs_space):  # type: ignore[arg-type]
         env = VecTransposeImage(env)
     return env

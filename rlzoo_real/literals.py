@@ -35,8 +35,21 @@ class ValueParseError(UserError):
     """A string that the safe parser does not accept."""
 
 
-_NN = ["ReLU", "Tanh", "ELU", "LeakyReLU", "SiLU", "GELU", "Sigmoid", "Identity", "Mish",
-       "SELU", "Softplus", "CELU", "Hardswish"]
+_NN = [
+    "ReLU",
+    "Tanh",
+    "ELU",
+    "LeakyReLU",
+    "SiLU",
+    "GELU",
+    "Sigmoid",
+    "Identity",
+    "Mish",
+    "SELU",
+    "Softplus",
+    "CELU",
+    "Hardswish",
+]
 _OPTIM = ["Adam", "AdamW", "RMSprop", "SGD", "Adamax", "NAdam", "RAdam"]
 
 #: name as written in a file -> "module:attribute" it stands for
@@ -151,7 +164,11 @@ def _walk(node: ast.AST, text: str) -> Any:
     elif isinstance(node, ast.Dict):
         if any(k is None for k in node.keys):
             raise ValueParseError(f"{text!r}: '**' unpacking is not accepted.")
-        return {_walk(k, text): _walk(v, text) for k, v in zip(node.keys, node.values, strict=True)}
+        return {
+            _walk(k, text): _walk(v, text)
+            for k, v in zip(node.keys, node.values, strict=True)
+            if k is not None
+        }
     elif isinstance(node, ast.Call):
         return _call(node, text)
     elif isinstance(node, ast.Name | ast.Attribute):
@@ -169,7 +186,8 @@ def _walk(node: ast.AST, text: str) -> Any:
         )
     raise ValueParseError(
         f"{text!r}: {ast.unparse(node)!r} is not accepted here. Values may be numbers, quoted "
-        "strings, True/False/None, lists, tuples, {...} or dict(...) and known names such as nn.ReLU."
+        "strings, True/False/None, lists, tuples, {...} or dict(...) "
+        "and known names such as nn.ReLU."
     )
 
 
@@ -221,7 +239,7 @@ def to_plain(value: Any) -> Any:
 
 
 def materialize(value: Any) -> Any:
-    """Replace every :class:`KnownName` in ``value`` by the object it names (imports happen here)."""
+    """Replace every :class:`KnownName` in ``value`` by the object it names (imports here)."""
     if isinstance(value, KnownName):
         return value.resolve()
     if isinstance(value, dict):

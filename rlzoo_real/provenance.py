@@ -17,8 +17,19 @@ from typing import Any
 __all__ = ["git_state", "now_iso", "package_versions", "start_manifest"]
 
 _PACKAGES = (
-    "rlzoo-real", "stable-baselines3", "sb3-contrib", "gymnasium", "torch", "numpy",
-    "optuna", "pyyaml", "wandb", "mujoco", "box2d", "sbx-rl", "jax",
+    "rlzoo-real",
+    "stable-baselines3",
+    "sb3-contrib",
+    "gymnasium",
+    "torch",
+    "numpy",
+    "optuna",
+    "pyyaml",
+    "wandb",
+    "mujoco",
+    "box2d",
+    "sbx-rl",
+    "jax",
 )
 
 

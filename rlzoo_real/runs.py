@@ -110,9 +110,7 @@ def latest_run_id(log_path: Path, env_id: str) -> int:
     return best
 
 
-def create_run_folder(
-    log_folder: Path, algo: str, env_id: str, *, suffix: str = ""
-) -> RunFolder:
+def create_run_folder(log_folder: Path, algo: str, env_id: str, *, suffix: str = "") -> RunFolder:
     """Create a new run folder and return it.
 
     The id ``N`` is taken atomically: ``os.mkdir`` fails when the folder exists, so

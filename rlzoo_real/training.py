@@ -105,13 +105,19 @@ def prepare(args: TrainArgs) -> Prepared:
         table, source = load_table(path), f"hyperparams/{algo.name}.yml"
     overrides = parse_key_values(args.hyperparams, option="-params")
     spec, notice = resolve_run_spec(
-        algo, args.env, table=table, source=source, overrides=overrides,
-        n_timesteps=args.n_timesteps, is_atari=is_atari(args.env),
+        algo,
+        args.env,
+        table=table,
+        source=source,
+        overrides=overrides,
+        n_timesteps=args.n_timesteps,
+        is_atari=is_atari(args.env),
     )
     env_kwargs = parse_key_values(args.env_kwargs, option="--env-kwargs")
     eval_env_kwargs = (
         parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
-        if args.eval_env_kwargs else env_kwargs
+        if args.eval_env_kwargs
+        else env_kwargs
     )
     _check_env(algo, args.env, env_kwargs)
     if eval_env_kwargs is not env_kwargs:
@@ -163,7 +169,9 @@ def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
         with zipfile.ZipFile(path) as archive:
             data = json.loads(archive.read("data"))
     except (zipfile.BadZipFile, KeyError, ValueError):
-        raise UserError(f"--trained-agent {str(path)!r} is not a Stable-Baselines3 model (corrupt zip).") from None
+        raise UserError(
+            f"--trained-agent {str(path)!r} is not a Stable-Baselines3 model (corrupt zip)."
+        ) from None
     policy_module = str(data.get("policy_class", {}).get("__module__", ""))
     cls = algo.load_class()
     accepted = {c.__module__ for c in getattr(cls, "policy_aliases", {}).values()}
@@ -195,7 +203,9 @@ def train(args: TrainArgs, *, command: str = "") -> TrainResult:
 
         suffix = f"_{uuid.uuid4()}"
     run = create_run_folder(Path(args.log_folder), prepared.algo.name, args.env, suffix=suffix)
-    manifest = start_manifest(seed=prepared.seed, num_threads=threads, device=args.device, cwd=Path.cwd())
+    manifest = start_manifest(
+        seed=prepared.seed, num_threads=threads, device=args.device, cwd=Path.cwd()
+    )
     try:
         write_yaml_atomic(run.args_file, {**dataclasses.asdict(args), "seed": prepared.seed})
         write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
@@ -237,8 +247,13 @@ class _Session:
         if args.trained_agent:
             normalize_stats = Path(args.trained_agent).parent / run.name / "vecnormalize.pkl"
         env = make_vec_env_for(
-            spec, n_envs=spec.n_envs, seed=prepared.seed, env_kwargs=prepared.env_kwargs,
-            vec_env=args.vec_env, monitor_dir=run.path, normalize_stats=normalize_stats,
+            spec,
+            n_envs=spec.n_envs,
+            seed=prepared.seed,
+            env_kwargs=prepared.env_kwargs,
+            vec_env=args.vec_env,
+            monitor_dir=run.path,
+            normalize_stats=normalize_stats,
         )
         wandb_run = None
         try:
@@ -267,8 +282,12 @@ class _Session:
         status = "failed"
         start = time.monotonic()
         try:
-            self.model.learn(spec.n_timesteps, callback=self.callbacks,
-                             reset_num_timesteps=not args.trained_agent, **kwargs)
+            self.model.learn(
+                spec.n_timesteps,
+                callback=self.callbacks,
+                reset_num_timesteps=not args.trained_agent,
+                **kwargs,
+            )
             status = "finished"
         except KeyboardInterrupt:
             status = "interrupted"
@@ -276,7 +295,11 @@ class _Session:
             if status != "failed":
                 self._save_final()
             manifest.update(
-                status=status, exit_code=0 if status == "finished" else (EXIT_INTERRUPTED if status == "interrupted" else 1), end_time=now_iso(),
+                status=status,
+                exit_code=0
+                if status == "finished"
+                else (EXIT_INTERRUPTED if status == "interrupted" else 1),
+                end_time=now_iso(),
                 num_timesteps=int(self.model.num_timesteps),
             )
             write_yaml_atomic(self.run.manifest_file, manifest)
@@ -288,9 +311,12 @@ class _Session:
                 self.wandb_run.finish(exit_code=0 if status == "finished" else 1)
         best = self.eval_callback.best_mean_reward if self.eval_callback is not None else None
         return TrainResult(
-            run=self.run, status=status, num_timesteps=int(self.model.num_timesteps),
+            run=self.run,
+            status=status,
+            num_timesteps=int(self.model.num_timesteps),
             best_mean_reward=float(best) if best is not None and best > -float("inf") else None,
-            wall_time=time.monotonic() - start, notice=self.prepared.notice,
+            wall_time=time.monotonic() - start,
+            notice=self.prepared.notice,
         )
 
     def _save_final(self) -> None:
@@ -369,22 +395,34 @@ def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]
     if args.save_freq > 0:
         callbacks.append(
             CheckpointCallback(
-                save_freq=max(args.save_freq // spec.n_envs, 1), save_path=str(run.path),
-                name_prefix="rl_model", save_replay_buffer=args.save_replay_buffer,
-                save_vecnormalize=True, verbose=min(args.verbose, 1),
+                save_freq=max(args.save_freq // spec.n_envs, 1),
+                save_path=str(run.path),
+                name_prefix="rl_model",
+                save_replay_buffer=args.save_replay_buffer,
+                save_vecnormalize=True,
+                verbose=min(args.verbose, 1),
             )
         )
     eval_callback = None
     if args.eval_freq > 0:
         eval_env = make_vec_env_for(
-            spec, n_envs=args.n_eval_envs, seed=prepared.seed + 10_000,
-            env_kwargs=prepared.eval_env_kwargs, vec_env=args.vec_env, for_eval=True,
+            spec,
+            n_envs=args.n_eval_envs,
+            seed=prepared.seed + 10_000,
+            env_kwargs=prepared.eval_env_kwargs,
+            vec_env=args.vec_env,
+            for_eval=True,
         )
         on_best = SaveBestNormalization(run.best_vecnormalize_file) if spec.normalize else None
         eval_callback = EvalCallback(
-            eval_env, callback_on_new_best=on_best, n_eval_episodes=args.eval_episodes,
-            eval_freq=max(args.eval_freq // spec.n_envs, 1), log_path=str(run.path),
-            best_model_save_path=str(run.path), deterministic=True, verbose=args.verbose,
+            eval_env,
+            callback_on_new_best=on_best,
+            n_eval_episodes=args.eval_episodes,
+            eval_freq=max(args.eval_freq // spec.n_envs, 1),
+            log_path=str(run.path),
+            best_model_save_path=str(run.path),
+            deterministic=True,
+            verbose=args.verbose,
         )
         callbacks.append(eval_callback)
     return callbacks, eval_callback
@@ -397,8 +435,15 @@ def _start_wandb(prepared: Prepared, run: RunFolder) -> Any:
         raise UserError("--track needs Weights & Biases: pip install wandb.") from None
     args = prepared.args
     return wandb.init(
-        project=args.wandb_project_name, entity=args.wandb_entity, tags=list(args.wandb_tags),
-        name=f"{run.path.parent.name}/{run.path.name}", dir=str(run.path),
-        config={**dataclasses.asdict(args), "seed": prepared.seed, "overrides": args.hyperparams,
-                "hyperparams": dict(prepared.spec.hyperparams)},
+        project=args.wandb_project_name,
+        entity=args.wandb_entity,
+        tags=list(args.wandb_tags),
+        name=f"{run.path.parent.name}/{run.path.name}",
+        dir=str(run.path),
+        config={
+            **dataclasses.asdict(args),
+            "seed": prepared.seed,
+            "overrides": args.hyperparams,
+            "hyperparams": dict(prepared.spec.hyperparams),
+        },
     )

@@ -47,12 +47,16 @@ class HistoryWrapper(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
         self._obs_history = np.zeros((horizon, *obs_space.shape), dtype=np.float32)
         self._act_history = np.zeros((horizon, *act_space.shape), dtype=np.float32)
         low = np.concatenate(
-            [np.repeat(obs_space.low[None], horizon, 0).ravel(),
-             np.repeat(act_space.low[None], horizon, 0).ravel()]
+            [
+                np.repeat(obs_space.low[None], horizon, 0).ravel(),
+                np.repeat(act_space.low[None], horizon, 0).ravel(),
+            ]
         )
         high = np.concatenate(
-            [np.repeat(obs_space.high[None], horizon, 0).ravel(),
-             np.repeat(act_space.high[None], horizon, 0).ravel()]
+            [
+                np.repeat(obs_space.high[None], horizon, 0).ravel(),
+                np.repeat(act_space.high[None], horizon, 0).ravel(),
+            ]
         )
         self.observation_space = gym.spaces.Box(low=low, high=high, dtype=np.float32)
 

@@ -65,5 +65,9 @@ def run_realzoo(*args: str, cwd: Path, timeout: float = 300) -> subprocess.Compl
     """Run ``python -m rlzoo_real`` as a real process."""
     return subprocess.run(
         [sys.executable, "-m", "rlzoo_real", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=timeout, check=False,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
     )

@@ -68,15 +68,21 @@ def test_zoo_entry_is_interpreted(tmp_path):
     kwargs = spec.model_kwargs
     assert kwargs["policy_kwargs"]["activation_fn"] == KnownName("nn.ReLU")
     assert kwargs["replay_buffer_class"] == KnownName("HerReplayBuffer")
-    assert kwargs["replay_buffer_kwargs"] == {"n_sampled_goal": 4, "goal_selection_strategy": "future"}
+    assert kwargs["replay_buffer_kwargs"] == {
+        "n_sampled_goal": 4,
+        "goal_selection_strategy": "future",
+    }
     assert "noise_type" not in kwargs and "n_timesteps" not in kwargs
 
 
 def test_config_yml_round_trips_to_the_same_spec(tmp_path):
     algo = get_algo("sac")
     overrides = parse_key_values(
-        ["learning_rate:lin_0.001", "policy_kwargs:dict(net_arch=[64], activation_fn=nn.Tanh)",
-         "train_freq:(1, 'episode')"],
+        [
+            "learning_rate:lin_0.001",
+            "policy_kwargs:dict(net_arch=[64], activation_fn=nn.Tanh)",
+            "train_freq:(1, 'episode')",
+        ],
         option="-params",
     )
     spec, _ = resolve_run_spec(
@@ -95,8 +101,12 @@ def test_config_yml_round_trips_to_the_same_spec(tmp_path):
 def test_n_timesteps_flag_and_overrides_win(tmp_path):
     overrides = parse_key_values(["buffer_size:1000", "ent_coef:auto_0.1"], option="-params")
     spec, _ = resolve_run_spec(
-        get_algo("sac"), "HalfCheetah-v5", table=_table(tmp_path), source="x",
-        overrides=overrides, n_timesteps=1234,
+        get_algo("sac"),
+        "HalfCheetah-v5",
+        table=_table(tmp_path),
+        source="x",
+        overrides=overrides,
+        n_timesteps=1234,
     )
     assert spec.n_timesteps == 1234
     assert spec.model_kwargs["buffer_size"] == 1000
@@ -115,7 +125,9 @@ def test_fallback_entries(tmp_path):
 
 def test_no_entry_lists_what_exists(tmp_path):
     table = {"HalfCheetah-v5": {"n_timesteps": 10}, "Hopper-v5": {"n_timesteps": 10}}
-    with pytest.raises(UserError, match="no entry for 'HalfCheetah-v4'.*Did you mean HalfCheetah-v5"):
+    with pytest.raises(
+        UserError, match="no entry for 'HalfCheetah-v4'.*Did you mean HalfCheetah-v5"
+    ):
         resolve_run_spec(get_algo("sac"), "HalfCheetah-v4", table=table, source="sac.yml")
 
 
@@ -130,8 +142,12 @@ def test_unknown_hyperparameter_names_key_algo_and_accepted(tmp_path):
 
 def test_cli_only_keys_are_refused():
     with pytest.raises(UserError, match="--seed"):
-        resolve_run_spec(get_algo("ppo"), "CartPole-v1",
-                         table={"CartPole-v1": {"n_timesteps": 1, "seed": 3}}, source="x")
+        resolve_run_spec(
+            get_algo("ppo"),
+            "CartPole-v1",
+            table={"CartPole-v1": {"n_timesteps": 1, "seed": 3}},
+            source="x",
+        )
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path):
@@ -166,7 +182,8 @@ def test_bad_key_value_words(word):
 
 def test_bare_words_are_strings():
     assert parse_key_values(["policy:MlpPolicy", "x:[1,2]"], option="-params") == {
-        "policy": "MlpPolicy", "x": [1, 2],
+        "policy": "MlpPolicy",
+        "x": [1, 2],
     }
 
 
@@ -186,7 +203,9 @@ def test_invalid_special_values():
 
 def test_normalize_takes_the_algorithm_gamma():
     spec, _ = resolve_run_spec(
-        get_algo("ppo"), "CartPole-v1",
-        table={"CartPole-v1": {"n_timesteps": 10, "normalize": True, "gamma": 0.9}}, source="x",
+        get_algo("ppo"),
+        "CartPole-v1",
+        table={"CartPole-v1": {"n_timesteps": 10, "normalize": True, "gamma": 0.9}},
+        source="x",
     )
     assert spec.normalize == {"gamma": 0.9}

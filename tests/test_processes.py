@@ -12,17 +12,40 @@ from rlzoo_real.runs import RunFolder
 
 
 def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path):
-    command = [sys.executable, "-m", "rlzoo_real", "train", "-a", "ppo", "-e", "CartPole-v1",
-               "--conf-file", str(tiny_conf), "-f", str(tmp_path), "-n", "64",
-               "--eval-freq", "-1", "--verbose", "0"]
-    procs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for _ in range(8)]
+    command = [
+        sys.executable,
+        "-m",
+        "rlzoo_real",
+        "train",
+        "-a",
+        "ppo",
+        "-e",
+        "CartPole-v1",
+        "--conf-file",
+        str(tiny_conf),
+        "-f",
+        str(tmp_path),
+        "-n",
+        "64",
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+    ]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(8)
+    ]
     outputs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, outputs
     folders = sorted(p.name for p in (tmp_path / "ppo").iterdir())
     assert folders == sorted(f"CartPole-v1_{i}" for i in range(1, 9))
-    reported = {line.split("Run folder: ")[1].split(" ")[0]
-                for out, _ in outputs for line in out.splitlines() if "Run folder:" in line}
+    reported = {
+        line.split("Run folder: ")[1].split(" ")[0]
+        for out, _ in outputs
+        for line in out.splitlines()
+        if "Run folder:" in line
+    }
     assert len(reported) == 8
     for folder in folders:
         assert (tmp_path / "ppo" / folder / "CartPole-v1.zip").is_file()
@@ -30,10 +53,31 @@ def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path):
 
 def test_ctrl_c_saves_the_model_and_says_where(tiny_conf, tmp_path):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "rlzoo_real", "train", "-a", "sac", "-e", "Pendulum-v1",
-         "--conf-file", str(tiny_conf), "-f", str(tmp_path), "-n", "1000000",
-         "--eval-freq", "-1", "--verbose", "0", "--seed", "0"],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "rlzoo_real",
+            "train",
+            "-a",
+            "sac",
+            "-e",
+            "Pendulum-v1",
+            "--conf-file",
+            str(tiny_conf),
+            "-f",
+            str(tmp_path),
+            "-n",
+            "1000000",
+            "--eval-freq",
+            "-1",
+            "--verbose",
+            "0",
+            "--seed",
+            "0",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     monitor = tmp_path / "sac" / "Pendulum-v1_1" / "0.monitor.csv"
     deadline = time.monotonic() + 120
@@ -55,9 +99,12 @@ def test_ctrl_c_saves_the_model_and_says_where(tiny_conf, tmp_path):
 
 
 def test_python_dash_m_and_console_script_agree(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "rlzoo_real", "--help"], capture_output=True,
-                         text=True, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-m", "rlzoo_real", "--help"], capture_output=True, text=True, check=True
+    ).stdout
     script = Path(sys.executable).parent / "realzoo"
     assert "train" in out
-    assert subprocess.run([str(script), "--help"], capture_output=True, text=True,
-                          check=True).stdout == out
+    assert (
+        subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True).stdout
+        == out
+    )

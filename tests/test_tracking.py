@@ -9,9 +9,29 @@ from tests.wandb_records import read_records
 
 def test_track_logs_config_and_metrics_offline(cli, tiny_conf, tmp_path, monkeypatch):
     monkeypatch.setenv("WANDB_MODE", "offline")
-    result = cli("train", "-a", "ppo", "-e", "CartPole-v1", "--conf-file", tiny_conf,
-                 "-f", tmp_path, "--seed", "2", "--eval-freq", "256", "--verbose", "0",
-                 "--track", "--wandb-project-name", "zoo-test", "--wandb-tags", "t1", "t2")
+    result = cli(
+        "train",
+        "-a",
+        "ppo",
+        "-e",
+        "CartPole-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        tmp_path,
+        "--seed",
+        "2",
+        "--eval-freq",
+        "256",
+        "--verbose",
+        "0",
+        "--track",
+        "--wandb-project-name",
+        "zoo-test",
+        "--wandb-tags",
+        "t1",
+        "t2",
+    )
     assert result.exit_code == 0, result.output
     run_dir = tmp_path / "ppo" / "CartPole-v1_1"
     files = list(run_dir.glob("wandb/offline-run-*/run-*.wandb"))
@@ -27,9 +47,12 @@ def test_track_logs_config_and_metrics_offline(cli, tiny_conf, tmp_path, monkeyp
     assert config["overrides"] == []
 
     history = [
-        {item.key or "/".join(item.nested_key): json.loads(item.value_json)
-         for item in r.history.item}
-        for r in records if r.WhichOneof("record_type") == "history"
+        {
+            item.key or "/".join(item.nested_key): json.loads(item.value_json)
+            for item in r.history.item
+        }
+        for r in records
+        if r.WhichOneof("record_type") == "history"
     ]
     evals = [h for h in history if "eval/mean_reward" in h]
     assert [h["global_step"] for h in evals] == [256, 512]

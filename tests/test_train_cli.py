@@ -18,17 +18,46 @@ def _only_run(log_folder: Path, algo: str, env: str) -> RunFolder:
 def test_train_writes_the_whole_run_folder(cli, tiny_conf, tmp_path):
     logs = tmp_path / "logs"
     result = cli(
-        "train", "--algo", "sac", "--env", "Pendulum-v1", "--conf-file", tiny_conf, "-f", logs,
-        "--seed", "3", "--eval-freq", "200", "--eval-episodes", "2", "--save-freq", "200",
-        "--save-replay-buffer", "-params", "learning_rate:lin_0.001", "gamma:0.95", "--verbose", "0",
+        "train",
+        "--algo",
+        "sac",
+        "--env",
+        "Pendulum-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        logs,
+        "--seed",
+        "3",
+        "--eval-freq",
+        "200",
+        "--eval-episodes",
+        "2",
+        "--save-freq",
+        "200",
+        "--save-replay-buffer",
+        "-params",
+        "learning_rate:lin_0.001",
+        "gamma:0.95",
+        "--verbose",
+        "0",
     )
     assert result.exit_code == 0, result.output
     run = _only_run(logs, "sac", "Pendulum-v1")
     assert run.path.name == "Pendulum-v1_1"
     assert str(run.path) in result.output
-    for path in (run.final_model, run.best_model, run.evaluations, run.args_file, run.config_file,
-                 run.command_file, run.manifest_file, run.vecnormalize_file,
-                 run.path / "0.monitor.csv", run.path / "replay_buffer.pkl"):
+    for path in (
+        run.final_model,
+        run.best_model,
+        run.evaluations,
+        run.args_file,
+        run.config_file,
+        run.command_file,
+        run.manifest_file,
+        run.vecnormalize_file,
+        run.path / "0.monitor.csv",
+        run.path / "replay_buffer.pkl",
+    ):
         assert path.is_file(), path
     assert sorted(run.checkpoints()) == [200, 400]
     assert (run.path / "rl_model_replay_buffer_400_steps.pkl").is_file()
@@ -59,8 +88,23 @@ def test_train_writes_the_whole_run_folder(cli, tiny_conf, tmp_path):
 
 
 def test_run_ids_increase_and_uuid_is_appended(cli, tiny_conf, tmp_path):
-    base = ["train", "-a", "ppo", "-e", "CartPole-v1", "--conf-file", tiny_conf, "-f", tmp_path,
-            "-n", "128", "--eval-freq", "-1", "--verbose", "0"]
+    base = [
+        "train",
+        "-a",
+        "ppo",
+        "-e",
+        "CartPole-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        tmp_path,
+        "-n",
+        "128",
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+    ]
     assert cli(*base).exit_code == 0
     assert cli(*base).exit_code == 0
     assert cli(*base, "--uuid").exit_code == 0
@@ -70,8 +114,23 @@ def test_run_ids_increase_and_uuid_is_appended(cli, tiny_conf, tmp_path):
 
 
 def test_warm_start_from_a_trained_agent(cli, tiny_conf, tmp_path):
-    base = ["train", "-a", "sac", "-e", "Pendulum-v1", "--conf-file", tiny_conf, "-f", tmp_path,
-            "--eval-freq", "-1", "--verbose", "0", "--seed", "1"]
+    base = [
+        "train",
+        "-a",
+        "sac",
+        "-e",
+        "Pendulum-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        tmp_path,
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+        "--seed",
+        "1",
+    ]
     assert cli(*base, "--save-replay-buffer").exit_code == 0
     first = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
     result = cli(*base, "-n", "200", "-i", first.final_model)
@@ -95,32 +154,106 @@ def _assert_user_error(result, *fragments: str) -> None:
         (["-a", "sac", "-e", "Pendulum-v2"], ["Unknown environment 'Pendulum-v2'", "Pendulum-v1"]),
         (["-a", "sac", "-e", "CartPole-v1"], ["action space is Discrete"]),
         (["-a", "ppo", "-e", "Acrobot-v1", "--conf-file", "{conf}"], ["no entry for 'Acrobot-v1'"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params", "learnin_rate:1"],
-         ["unknown hyperparameter 'learnin_rate'", "Did you mean learning_rate"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params", "oops"],
-         ["key:value"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "--env-kwargs", "g:__import__('os')"],
-         ["not accepted"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "--env-kwargs", "g:abc"],
-         ["Could not create and step Pendulum-v1"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "--env-kwargs", "gravity_x:1"],
-         ["env kwargs"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-i", "missing.zip"],
-         ["not an existing .zip"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "--gym-packages", "nopkg_x"],
-         ["cannot import 'nopkg_x'"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params", "ent_coef:bad"],
-         ["sac rejected the hyperparameters"]),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "-params",
+                "learnin_rate:1",
+            ],
+            ["unknown hyperparameter 'learnin_rate'", "Did you mean learning_rate"],
+        ),
+        (
+            ["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params", "oops"],
+            ["key:value"],
+        ),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "--env-kwargs",
+                "g:__import__('os')",
+            ],
+            ["not accepted"],
+        ),
+        (
+            ["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "--env-kwargs", "g:abc"],
+            ["Could not create and step Pendulum-v1"],
+        ),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "--env-kwargs",
+                "gravity_x:1",
+            ],
+            ["env kwargs"],
+        ),
+        (
+            ["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-i", "missing.zip"],
+            ["not an existing .zip"],
+        ),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "--gym-packages",
+                "nopkg_x",
+            ],
+            ["cannot import 'nopkg_x'"],
+        ),
+        (
+            ["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params", "ent_coef:bad"],
+            ["sac rejected the hyperparameters"],
+        ),
         (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{bad}"], ["Malformed YAML", "line 3"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params",
-          "env_wrapper:'nowhere.Wrapper'"], ["cannot import module 'nowhere'"]),
-        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params",
-          "env_wrapper:[{'rlzoo_real.wrappers.HistoryWrapper': {'horizn': 2}}]"],
-         ["wrong arguments"]),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "-params",
+                "env_wrapper:'nowhere.Wrapper'",
+            ],
+            ["cannot import module 'nowhere'"],
+        ),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "-params",
+                "env_wrapper:[{'rlzoo_real.wrappers.HistoryWrapper': {'horizn': 2}}]",
+            ],
+            ["wrong arguments"],
+        ),
     ],
 )
-def test_user_mistakes_give_one_clear_message_and_no_run_folder(cli, tiny_conf, tmp_path, args,
-                                                                  fragments):
+def test_user_mistakes_give_one_clear_message_and_no_run_folder(
+    cli, tiny_conf, tmp_path, args, fragments
+):
     bad = tmp_path / "bad.yml"
     bad.write_text("Pendulum-v1:\n  n_envs: 1\n  policy: [unclosed\n")
     logs = tmp_path / "logs"
@@ -138,7 +271,20 @@ def test_trained_agent_of_another_algorithm_is_refused(cli, tiny_conf, tmp_path)
     assert cli("train", "-a", "sac", "-e", "Pendulum-v1", *base).exit_code == 0
     model = tmp_path / "sac" / "Pendulum-v1_1" / "Pendulum-v1.zip"
     (tmp_path / "td3.yml").write_text("Pendulum-v1:\n  n_timesteps: 100\n")
-    result = cli("train", "-a", "td3", "-e", "Pendulum-v1", "--conf-file", tmp_path / "td3.yml",
-                 "-f", tmp_path, "-i", model, "--verbose", "0")
+    result = cli(
+        "train",
+        "-a",
+        "td3",
+        "-e",
+        "Pendulum-v1",
+        "--conf-file",
+        tmp_path / "td3.yml",
+        "-f",
+        tmp_path,
+        "-i",
+        model,
+        "--verbose",
+        "0",
+    )
     _assert_user_error(result, "another algorithm")
     assert not (tmp_path / "td3").exists() or not any((tmp_path / "td3").iterdir())

@@ -41,14 +41,41 @@ def test_history_wrapper_observation():
 
 def test_replay_buffer_bootstraps_on_timeouts(cli, tmp_path):
     conf = tmp_path / "sac.yml"
-    conf.write_text(yaml.safe_dump({"Pendulum-v1": {
-        "n_timesteps": 600, "learning_starts": 100, "batch_size": 32, "buffer_size": 1000,
-        "policy_kwargs": "dict(net_arch=[16])",
-        "env_wrapper": [{"rlzoo_real.wrappers.HistoryWrapper": {"horizon": 2}},
-                        "rl_zoo3.wrappers.TimeFeatureWrapper"],
-    }}))
-    result = cli("train", "-a", "sac", "-e", "Pendulum-v1", "--conf-file", conf, "-f", tmp_path,
-                 "--seed", "0", "--eval-freq", "-1", "--verbose", "0", "--save-replay-buffer")
+    conf.write_text(
+        yaml.safe_dump(
+            {
+                "Pendulum-v1": {
+                    "n_timesteps": 600,
+                    "learning_starts": 100,
+                    "batch_size": 32,
+                    "buffer_size": 1000,
+                    "policy_kwargs": "dict(net_arch=[16])",
+                    "env_wrapper": [
+                        {"rlzoo_real.wrappers.HistoryWrapper": {"horizon": 2}},
+                        "rl_zoo3.wrappers.TimeFeatureWrapper",
+                    ],
+                }
+            }
+        )
+    )
+    result = cli(
+        "train",
+        "-a",
+        "sac",
+        "-e",
+        "Pendulum-v1",
+        "--conf-file",
+        conf,
+        "-f",
+        tmp_path,
+        "--seed",
+        "0",
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+        "--save-replay-buffer",
+    )
     assert result.exit_code == 0, result.output
     from stable_baselines3.common.save_util import load_from_pkl
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 
@@ -18,91 +18,208 @@ _TRACK = "Tracking"
 
 
 def train(
-    algo: Annotated[str, typer.Option("--algo", "-a", help="Algorithm: a2c, ppo, dqn, sac, td3, "
-                                      "ddpg, tqc, crossq, qrdqn, trpo, ars, ppo_lstm.")],
+    algo: Annotated[
+        str,
+        typer.Option(
+            "--algo",
+            "-a",
+            help="Algorithm: a2c, ppo, dqn, sac, td3, "
+            "ddpg, tqc, crossq, qrdqn, trpo, ars, ppo_lstm.",
+        ),
+    ],
     env: Annotated[str, typer.Option("--env", "-e", help="Gymnasium env id, e.g. Pendulum-v1.")],
-    log_folder: Annotated[str, typer.Option("--log-folder", "-f", help="Root of the log tree.")] = "logs",
-    n_timesteps: Annotated[int, typer.Option("--n-timesteps", "-n",
-                                             help="Training steps (-1: the entry's n_timesteps).")] = -1,
-    hyperparams: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045 (typer needs Optional)
-        "-params", "--hyperparams", metavar="KEY:VALUE ...",
-        help="Override hyperparameters, e.g. -params learning_rate:1e-3 n_envs:4.")] = None,
-    conf_file: Annotated[Optional[str], typer.Option(  # noqa: UP045
-        "--conf-file", "-conf", help="Hyperparameter YAML file, or a Python module with a "
-        "'hyperparams' dict, instead of hyperparams/<algo>.yml.")] = None,
-    env_kwargs: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
-        "--env-kwargs", metavar="KEY:VALUE ...", help="Keyword arguments for the env.",
-        rich_help_panel=_ENV)] = None,
-    eval_env_kwargs: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
-        "--eval-env-kwargs", metavar="KEY:VALUE ...",
-        help="Keyword arguments for the evaluation env (default: those of --env-kwargs).",
-        rich_help_panel=_ENV)] = None,
-    vec_env: Annotated[str, typer.Option("--vec-env", help="dummy (one process) or subproc.",
-                                         rich_help_panel=_ENV)] = "dummy",
-    gym_packages: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
-        "--gym-packages", metavar="MODULE ...", help="Modules to import that register envs.",
-        rich_help_panel=_ENV)] = None,
-    eval_freq: Annotated[int, typer.Option("--eval-freq", help="Evaluate every N steps "
-                                           "(-1: no evaluation).", rich_help_panel=_EVAL)] = 25000,
-    eval_episodes: Annotated[int, typer.Option("--eval-episodes", help="Episodes per evaluation.",
-                                               rich_help_panel=_EVAL)] = 5,
-    n_eval_envs: Annotated[int, typer.Option("--n-eval-envs", help="Envs used for evaluation.",
-                                             rich_help_panel=_EVAL)] = 1,
-    save_freq: Annotated[int, typer.Option("--save-freq", help="Checkpoint every N steps (-1: none).",
-                                           rich_help_panel=_EVAL)] = -1,
-    save_replay_buffer: Annotated[bool, typer.Option(
-        "--save-replay-buffer", help="Save the replay buffer with checkpoints and at the end.",
-        rich_help_panel=_EVAL)] = False,
-    seed: Annotated[Optional[int], typer.Option(  # noqa: UP045
-        "--seed", help="Random seed (default: drawn at random and recorded).")] = None,
+    log_folder: Annotated[
+        str, typer.Option("--log-folder", "-f", help="Root of the log tree.")
+    ] = "logs",
+    n_timesteps: Annotated[
+        int,
+        typer.Option("--n-timesteps", "-n", help="Training steps (-1: the entry's n_timesteps)."),
+    ] = -1,
+    hyperparams: Annotated[
+        list[str] | None,
+        typer.Option(  # noqa: UP045 (typer needs Optional)
+            "-params",
+            "--hyperparams",
+            metavar="KEY:VALUE ...",
+            help="Override hyperparameters, e.g. -params learning_rate:1e-3 n_envs:4.",
+        ),
+    ] = None,
+    conf_file: Annotated[
+        str | None,
+        typer.Option(  # noqa: UP045
+            "--conf-file",
+            "-conf",
+            help="Hyperparameter YAML file, or a Python module with a "
+            "'hyperparams' dict, instead of hyperparams/<algo>.yml.",
+        ),
+    ] = None,
+    env_kwargs: Annotated[
+        list[str] | None,
+        typer.Option(  # noqa: UP045
+            "--env-kwargs",
+            metavar="KEY:VALUE ...",
+            help="Keyword arguments for the env.",
+            rich_help_panel=_ENV,
+        ),
+    ] = None,
+    eval_env_kwargs: Annotated[
+        list[str] | None,
+        typer.Option(  # noqa: UP045
+            "--eval-env-kwargs",
+            metavar="KEY:VALUE ...",
+            help="Keyword arguments for the evaluation env (default: those of --env-kwargs).",
+            rich_help_panel=_ENV,
+        ),
+    ] = None,
+    vec_env: Annotated[
+        str, typer.Option("--vec-env", help="dummy (one process) or subproc.", rich_help_panel=_ENV)
+    ] = "dummy",
+    gym_packages: Annotated[
+        list[str] | None,
+        typer.Option(  # noqa: UP045
+            "--gym-packages",
+            metavar="MODULE ...",
+            help="Modules to import that register envs.",
+            rich_help_panel=_ENV,
+        ),
+    ] = None,
+    eval_freq: Annotated[
+        int,
+        typer.Option(
+            "--eval-freq", help="Evaluate every N steps (-1: no evaluation).", rich_help_panel=_EVAL
+        ),
+    ] = 25000,
+    eval_episodes: Annotated[
+        int, typer.Option("--eval-episodes", help="Episodes per evaluation.", rich_help_panel=_EVAL)
+    ] = 5,
+    n_eval_envs: Annotated[
+        int, typer.Option("--n-eval-envs", help="Envs used for evaluation.", rich_help_panel=_EVAL)
+    ] = 1,
+    save_freq: Annotated[
+        int,
+        typer.Option(
+            "--save-freq", help="Checkpoint every N steps (-1: none).", rich_help_panel=_EVAL
+        ),
+    ] = -1,
+    save_replay_buffer: Annotated[
+        bool,
+        typer.Option(
+            "--save-replay-buffer",
+            help="Save the replay buffer with checkpoints and at the end.",
+            rich_help_panel=_EVAL,
+        ),
+    ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(  # noqa: UP045
+            "--seed", help="Random seed (default: drawn at random and recorded)."
+        ),
+    ] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
-    num_threads: Annotated[int, typer.Option(
-        "--num-threads", help="Torch threads per process. 1 is many times faster for small "
-        "networks on CPU; <= 0 keeps torch's default.")] = 1,
-    trained_agent: Annotated[Optional[str], typer.Option(  # noqa: UP045
-        "--trained-agent", "-i", help="Warm start from this .zip model.")] = None,
-    uuid: Annotated[bool, typer.Option("--uuid", help="Append a UUID to the run folder name.")] = False,
-    log_interval: Annotated[int, typer.Option(
-        "--log-interval", help="Log every N updates (-1: the algorithm's default).")] = -1,
-    tensorboard_log: Annotated[Optional[str], typer.Option(  # noqa: UP045
-        "--tensorboard-log", "-tb", help="TensorBoard log folder.", rich_help_panel=_TRACK)] = None,
-    track: Annotated[bool, typer.Option("--track", help="Log config and metrics to Weights & "
-                                        "Biases (WANDB_MODE=offline works without network).",
-                                        rich_help_panel=_TRACK)] = False,
-    wandb_project_name: Annotated[str, typer.Option("--wandb-project-name",
-                                                    rich_help_panel=_TRACK)] = "realzoo",
-    wandb_entity: Annotated[Optional[str], typer.Option(  # noqa: UP045
-        "--wandb-entity", rich_help_panel=_TRACK)] = None,
-    wandb_tags: Annotated[Optional[list[str]], typer.Option(  # noqa: UP045
-        "--wandb-tags", metavar="TAG ...", rich_help_panel=_TRACK)] = None,
+    num_threads: Annotated[
+        int,
+        typer.Option(
+            "--num-threads",
+            help="Torch threads per process. 1 is many times faster for small "
+            "networks on CPU; <= 0 keeps torch's default.",
+        ),
+    ] = 1,
+    trained_agent: Annotated[
+        str | None,
+        typer.Option(  # noqa: UP045
+            "--trained-agent", "-i", help="Warm start from this .zip model."
+        ),
+    ] = None,
+    uuid: Annotated[
+        bool, typer.Option("--uuid", help="Append a UUID to the run folder name.")
+    ] = False,
+    log_interval: Annotated[
+        int,
+        typer.Option("--log-interval", help="Log every N updates (-1: the algorithm's default)."),
+    ] = -1,
+    tensorboard_log: Annotated[
+        str | None,
+        typer.Option(  # noqa: UP045
+            "--tensorboard-log", "-tb", help="TensorBoard log folder.", rich_help_panel=_TRACK
+        ),
+    ] = None,
+    track: Annotated[
+        bool,
+        typer.Option(
+            "--track",
+            help="Log config and metrics to Weights & "
+            "Biases (WANDB_MODE=offline works without network).",
+            rich_help_panel=_TRACK,
+        ),
+    ] = False,
+    wandb_project_name: Annotated[
+        str, typer.Option("--wandb-project-name", rich_help_panel=_TRACK)
+    ] = "realzoo",
+    wandb_entity: Annotated[
+        str | None,
+        typer.Option(  # noqa: UP045
+            "--wandb-entity", rich_help_panel=_TRACK
+        ),
+    ] = None,
+    wandb_tags: Annotated[
+        list[str] | None,
+        typer.Option(  # noqa: UP045
+            "--wandb-tags", metavar="TAG ...", rich_help_panel=_TRACK
+        ),
+    ] = None,
     progress: Annotated[bool, typer.Option("--progress", help="Show a progress bar.")] = False,
-    verbose: Annotated[int, typer.Option("--verbose", help="0: quiet, 1: training logs, 2: debug.")] = 1,
+    verbose: Annotated[
+        int, typer.Option("--verbose", help="0: quiet, 1: training logs, 2: debug.")
+    ] = 1,
 ) -> None:
     """Train an agent with tuned hyperparameters into logs/<algo>/<env>_<N>/."""
     from rlzoo_real.training import TrainArgs
     from rlzoo_real.training import train as run_training
 
     args = TrainArgs(
-        algo=algo, env=env, log_folder=log_folder, n_timesteps=n_timesteps, eval_freq=eval_freq,
-        eval_episodes=eval_episodes, n_eval_envs=n_eval_envs, save_freq=save_freq,
-        save_replay_buffer=save_replay_buffer, seed=seed, hyperparams=list(hyperparams or []),
-        env_kwargs=list(env_kwargs or []), eval_env_kwargs=list(eval_env_kwargs or []),
-        conf_file=conf_file, vec_env=vec_env, device=device, num_threads=num_threads,
-        trained_agent=trained_agent, gym_packages=list(gym_packages or []), uuid=uuid,
-        log_interval=log_interval, tensorboard_log=tensorboard_log, track=track,
-        wandb_project_name=wandb_project_name, wandb_entity=wandb_entity,
-        wandb_tags=list(wandb_tags or []), progress=progress, verbose=verbose,
+        algo=algo,
+        env=env,
+        log_folder=log_folder,
+        n_timesteps=n_timesteps,
+        eval_freq=eval_freq,
+        eval_episodes=eval_episodes,
+        n_eval_envs=n_eval_envs,
+        save_freq=save_freq,
+        save_replay_buffer=save_replay_buffer,
+        seed=seed,
+        hyperparams=list(hyperparams or []),
+        env_kwargs=list(env_kwargs or []),
+        eval_env_kwargs=list(eval_env_kwargs or []),
+        conf_file=conf_file,
+        vec_env=vec_env,
+        device=device,
+        num_threads=num_threads,
+        trained_agent=trained_agent,
+        gym_packages=list(gym_packages or []),
+        uuid=uuid,
+        log_interval=log_interval,
+        tensorboard_log=tensorboard_log,
+        track=track,
+        wandb_project_name=wandb_project_name,
+        wandb_entity=wandb_entity,
+        wandb_tags=list(wandb_tags or []),
+        progress=progress,
+        verbose=verbose,
     )
     command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo"
     result = run_training(args, command=command)
     if result.notice:
         typer.echo(f"Note: {result.notice}", err=True)
-    best = f", best mean evaluation return {result.best_mean_reward:.2f}" \
-        if result.best_mean_reward is not None else ""
+    best = (
+        f", best mean evaluation return {result.best_mean_reward:.2f}"
+        if result.best_mean_reward is not None
+        else ""
+    )
     if result.status == "interrupted":
         typer.echo(
             f"Interrupted at step {result.num_timesteps}: model saved to {result.run.final_model}"
-            f"{best}.", err=True,
+            f"{best}.",
+            err=True,
         )
     else:
         typer.echo(f"Finished {result.num_timesteps} steps in {result.wall_time:.1f} s{best}.")
