@@ -20,7 +20,7 @@ from rlzoo_real.config import RunSpec, bundled_hyperparams_dir, load_table, pars
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs import RunFolder
 
-__all__ = ["TrainArgs", "TrainResult", "prepare", "train"]
+__all__ = ["TrainArgs", "TrainResult", "build_model", "prepare", "train"]
 
 EXIT_INTERRUPTED = 130
 
@@ -257,7 +257,14 @@ class _Session:
         )
         wandb_run = None
         try:
-            model = _build_model(prepared, env, run)
+            model = build_model(
+                spec,
+                env,
+                seed=prepared.seed,
+                device=args.device,
+                verbose=args.verbose,
+                trained_agent=args.trained_agent,
+            )
             callbacks, eval_callback = _make_callbacks(prepared, run)
             wandb_run = _start_wandb(prepared, run) if args.track else None
             model.set_logger(_make_logger(args, run, wandb_run))
@@ -328,20 +335,33 @@ class _Session:
             self.model.save_replay_buffer(self.run.path / "replay_buffer.pkl")
 
 
-def _build_model(prepared: Prepared, env: Any, run: RunFolder) -> Any:
+def build_model(
+    spec: RunSpec,
+    env: Any,
+    *,
+    seed: int,
+    device: str = "auto",
+    verbose: int = 0,
+    trained_agent: str | None = None,
+) -> Any:
+    """Build the algorithm for ``spec`` on ``env`` (or load ``trained_agent`` to continue it).
+
+    Raises:
+        UserError: when the algorithm rejects a hyperparameter value.
+    """
     from rlzoo_real.literals import materialize
 
-    args, spec, algo = prepared.args, prepared.spec, prepared.algo
+    algo = get_algo(spec.algo)
     algo_cls = algo.load_class()
     kwargs = materialize(dict(spec.model_kwargs))
     if spec.action_noise is not None:
         kwargs["action_noise"] = _action_noise(spec.action_noise, env)
-    common = {"seed": prepared.seed, "verbose": args.verbose, "device": args.device}
+    common = {"seed": seed, "verbose": verbose, "device": device}
     try:
-        if args.trained_agent:
+        if trained_agent:
             kwargs.pop("policy_kwargs", None)
-            model = algo_cls.load(args.trained_agent, env=env, **common, **kwargs)
-            buffer = Path(args.trained_agent).parent / "replay_buffer.pkl"
+            model = algo_cls.load(trained_agent, env=env, **common, **kwargs)
+            buffer = Path(trained_agent).parent / "replay_buffer.pkl"
             if algo.off_policy and buffer.is_file():
                 model.load_replay_buffer(buffer)
             return model
