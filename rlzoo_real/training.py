@@ -93,8 +93,7 @@ def prepare(args: TrainArgs) -> Prepared:
     from rlzoo_real.config import resolve_run_spec
     from rlzoo_real.envs import check_class_refs, check_env_id, import_gym_packages, is_atari
 
-    if args.vec_env not in ("dummy", "subproc"):
-        raise UserError(f"--vec-env must be 'dummy' or 'subproc', got {args.vec_env!r}.")
+    _check_options(args)
     algo = get_algo(args.algo)
     import_gym_packages(args.gym_packages)
     check_env_id(args.env)
@@ -129,6 +128,31 @@ def prepare(args: TrainArgs) -> Prepared:
         _check_trained_agent(Path(args.trained_agent), algo)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
     return Prepared(args, algo, spec, env_kwargs, eval_env_kwargs, seed, notice)
+
+
+def _check_options(args: TrainArgs) -> None:
+    """Options whose mistakes would otherwise surface late, as a traceback."""
+    if args.vec_env not in ("dummy", "subproc"):
+        raise UserError(f"--vec-env must be 'dummy' or 'subproc', got {args.vec_env!r}.")
+    for flag, value in (
+        ("--eval-episodes", args.eval_episodes),
+        ("--n-eval-envs", args.n_eval_envs),
+    ):
+        if value < 1:
+            raise UserError(f"{flag} must be at least 1, got {value}.")
+    log_folder = Path(args.log_folder)
+    if log_folder.exists() and not log_folder.is_dir():
+        raise UserError(f"--log-folder {args.log_folder!r} exists and is not a folder.")
+    if args.device.startswith("cuda"):
+        import torch
+
+        if not torch.cuda.is_available():
+            raise UserError(
+                f"--device {args.device}: no CUDA device is available on this machine; "
+                "use --device cpu or --device auto."
+            )
+    elif args.device not in ("auto", "cpu") and not args.device.startswith("mps"):
+        raise UserError(f"--device must be auto, cpu or cuda[:N], got {args.device!r}.")
 
 
 def _check_env(algo: AlgoSpec, env_id: str, env_kwargs: dict[str, Any]) -> None:

@@ -223,6 +223,9 @@ def _assert_user_error(result, *fragments: str) -> None:
             ["sac rejected the hyperparameters"],
         ),
         (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{bad}"], ["Malformed YAML", "line 3"]),
+        (["-a", "sac", "-e", "Pendulum-v1", "--device", "cuda"], ["no CUDA device"]),
+        (["-a", "sac", "-e", "Pendulum-v1", "--eval-episodes", "0"], ["at least 1"]),
+        (["-a", "sac", "-e", "Pendulum-v1", "--vec-env", "threads"], ["dummy' or 'subproc'"]),
         (
             [
                 "-a",
