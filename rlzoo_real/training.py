@@ -11,6 +11,7 @@ import dataclasses
 import os
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from rlzoo_real.config import RunSpec, bundled_hyperparams_dir, load_table, pars
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs import RunFolder
 
-__all__ = ["TrainArgs", "TrainResult", "build_model", "prepare", "train"]
+__all__ = ["Prepared", "TrainArgs", "TrainResult", "build_model", "prepare", "train"]
 
 EXIT_INTERRUPTED = 130
 
@@ -81,7 +82,6 @@ class TrainResult:
     num_timesteps: int
     best_mean_reward: float | None
     wall_time: float
-    notice: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -214,8 +214,19 @@ def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
         )
 
 
-def train(args: TrainArgs, *, command: str = "") -> TrainResult:
-    """Run ``realzoo train``: check, create the run folder, train, save; see the module doc."""
+def train(
+    args: TrainArgs,
+    *,
+    command: str = "",
+    on_start: Callable[[Prepared, RunFolder], None] | None = None,
+) -> TrainResult:
+    """Run ``realzoo train``: check, create the run folder, train, save; see the module doc.
+
+    Args:
+        args: the request.
+        command: the command line as typed, for ``command.txt``.
+        on_start: called once the run folder exists and training is about to start.
+    """
     prepared = prepare(args)
     from rlzoo_real.provenance import start_manifest
     from rlzoo_real.runs import create_run_folder, write_text_atomic, write_yaml_atomic
@@ -239,6 +250,8 @@ def train(args: TrainArgs, *, command: str = "") -> TrainResult:
     except BaseException:
         shutil.rmtree(run.path, ignore_errors=True)  # nothing trained yet: leave no half-made run
         raise
+    if on_start is not None:
+        on_start(prepared, run)
     return session.learn(manifest)
 
 
@@ -347,7 +360,6 @@ class _Session:
             num_timesteps=int(self.model.num_timesteps),
             best_mean_reward=float(best) if best is not None and best > -float("inf") else None,
             wall_time=time.monotonic() - start,
-            notice=self.prepared.notice,
         )
 
     def _save_final(self) -> None:

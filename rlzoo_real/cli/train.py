@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import shlex
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from rlzoo_real.cli._common import user_errors
+
+if TYPE_CHECKING:
+    from rlzoo_real.runs import RunFolder
+    from rlzoo_real.training import Prepared
 
 __all__ = ["register"]
 
@@ -37,7 +41,7 @@ def train(
     ] = -1,
     hyperparams: Annotated[
         list[str] | None,
-        typer.Option(  # noqa: UP045 (typer needs Optional)
+        typer.Option(
             "-params",
             "--hyperparams",
             metavar="KEY:VALUE ...",
@@ -46,7 +50,7 @@ def train(
     ] = None,
     conf_file: Annotated[
         str | None,
-        typer.Option(  # noqa: UP045
+        typer.Option(
             "--conf-file",
             "-conf",
             help="Hyperparameter YAML file, or a Python module with a "
@@ -55,7 +59,7 @@ def train(
     ] = None,
     env_kwargs: Annotated[
         list[str] | None,
-        typer.Option(  # noqa: UP045
+        typer.Option(
             "--env-kwargs",
             metavar="KEY:VALUE ...",
             help="Keyword arguments for the env.",
@@ -64,7 +68,7 @@ def train(
     ] = None,
     eval_env_kwargs: Annotated[
         list[str] | None,
-        typer.Option(  # noqa: UP045
+        typer.Option(
             "--eval-env-kwargs",
             metavar="KEY:VALUE ...",
             help="Keyword arguments for the evaluation env (default: those of --env-kwargs).",
@@ -76,7 +80,7 @@ def train(
     ] = "dummy",
     gym_packages: Annotated[
         list[str] | None,
-        typer.Option(  # noqa: UP045
+        typer.Option(
             "--gym-packages",
             metavar="MODULE ...",
             help="Modules to import that register envs.",
@@ -111,9 +115,7 @@ def train(
     ] = False,
     seed: Annotated[
         int | None,
-        typer.Option(  # noqa: UP045
-            "--seed", help="Random seed (default: drawn at random and recorded)."
-        ),
+        typer.Option("--seed", help="Random seed (default: drawn at random and recorded)."),
     ] = None,
     device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
     num_threads: Annotated[
@@ -126,9 +128,7 @@ def train(
     ] = 1,
     trained_agent: Annotated[
         str | None,
-        typer.Option(  # noqa: UP045
-            "--trained-agent", "-i", help="Warm start from this .zip model."
-        ),
+        typer.Option("--trained-agent", "-i", help="Warm start from this .zip model."),
     ] = None,
     uuid: Annotated[
         bool, typer.Option("--uuid", help="Append a UUID to the run folder name.")
@@ -139,7 +139,7 @@ def train(
     ] = -1,
     tensorboard_log: Annotated[
         str | None,
-        typer.Option(  # noqa: UP045
+        typer.Option(
             "--tensorboard-log", "-tb", help="TensorBoard log folder.", rich_help_panel=_TRACK
         ),
     ] = None,
@@ -157,15 +157,11 @@ def train(
     ] = "realzoo",
     wandb_entity: Annotated[
         str | None,
-        typer.Option(  # noqa: UP045
-            "--wandb-entity", rich_help_panel=_TRACK
-        ),
+        typer.Option("--wandb-entity", rich_help_panel=_TRACK),
     ] = None,
     wandb_tags: Annotated[
         list[str] | None,
-        typer.Option(  # noqa: UP045
-            "--wandb-tags", metavar="TAG ...", rich_help_panel=_TRACK
-        ),
+        typer.Option("--wandb-tags", metavar="TAG ...", rich_help_panel=_TRACK),
     ] = None,
     progress: Annotated[bool, typer.Option("--progress", help="Show a progress bar.")] = False,
     verbose: Annotated[
@@ -207,9 +203,7 @@ def train(
         verbose=verbose,
     )
     command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo"
-    result = run_training(args, command=command)
-    if result.notice:
-        typer.echo(f"Note: {result.notice}", err=True)
+    result = run_training(args, command=command, on_start=_announce)
     best = (
         f", best mean evaluation return {result.best_mean_reward:.2f}"
         if result.best_mean_reward is not None
@@ -226,6 +220,16 @@ def train(
         typer.echo(f"Run folder: {result.run.path} (final model {result.run.final_model.name})")
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _announce(prepared: Prepared, run: RunFolder) -> None:
+    if prepared.notice:
+        typer.echo(f"Note: {prepared.notice}", err=True)
+    spec = prepared.spec
+    typer.echo(
+        f"Training {spec.algo} on {spec.env_id} for {spec.n_timesteps} steps "
+        f"({spec.source}, seed {prepared.seed}) into {run.path}"
+    )
 
 
 def register(app: typer.Typer) -> None:
