@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
-from stable_baselines3.common.logger import KVWriter
+from stable_baselines3.common.logger import CSVOutputFormat, KVWriter
 
-__all__ = ["SaveBestNormalization", "WandbWriter"]
+__all__ = [
+    "ContinuedCSVOutputFormat",
+    "RunControl",
+    "SaveBestNormalization",
+    "StopTraining",
+    "WandbWriter",
+]
 
 
 class SaveBestNormalization(BaseCallback):
@@ -49,3 +56,84 @@ class WandbWriter(KVWriter):
 
     def close(self) -> None:
         return None
+
+
+class ContinuedCSVOutputFormat(CSVOutputFormat):
+    """SB3's CSV output, continuing an existing ``progress.csv`` instead of truncating it."""
+
+    def __init__(self, filename: str) -> None:
+        self.file = open(filename, "r+")  # noqa: SIM115 - closed by the logger
+        header = self.file.readline().rstrip("\n")
+        self.keys = header.split(",") if header else []
+        self.separator = ","
+        self.quotechar = '"'
+        self.file.seek(0, os.SEEK_END)
+
+
+class RunControl(BaseCallback):
+    """Writes checkpoints at rollout boundaries and stops the run when asked.
+
+    Checkpoints are taken at the start of a rollout, after the previous update, which is
+    the point a resumed run starts from, so resuming repeats exactly what would have
+    happened. On a stop request an off-policy run finishes its step and update and stops
+    at the next rollout start; an on-policy run stops after the current step (its partial
+    rollout is dropped) and the train loop writes the checkpoint.
+    """
+
+    def __init__(
+        self,
+        *,
+        run: Any,
+        save_freq: int,
+        keep: int,
+        keep_buffers: bool,
+        stop: Any,
+        eval_callback: Any,
+        last_checkpoint: int = 0,
+        verbose: int = 0,
+    ) -> None:
+        super().__init__(verbose)
+        self.run = run
+        self.save_freq = save_freq
+        self.keep = keep
+        self.keep_buffers = keep_buffers
+        self.stop = stop
+        self.eval_callback = eval_callback
+        self.last_checkpoint = last_checkpoint
+        self.records: list[Any] = []
+
+    def _on_step(self) -> bool:
+        from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
+
+        return not (self.stop.requested and isinstance(self.model, OnPolicyAlgorithm))
+
+    def _on_rollout_start(self) -> None:
+        steps = self.model.num_timesteps
+        if self.stop.requested:
+            self.checkpoint()
+            raise StopTraining
+        due = (
+            self.save_freq > 0 and steps // self.save_freq > self.last_checkpoint // self.save_freq
+        )
+        if due and steps > self.last_checkpoint:
+            self.checkpoint()
+
+    def checkpoint(self) -> Any:
+        """Write a checkpoint of the current state (once per step count)."""
+        from rlzoo_real.checkpoint import capture_state, save_checkpoint
+
+        if self.records and self.records[-1].steps == self.model.num_timesteps:
+            return self.records[-1]
+        state = capture_state(self.model, eval_callback=self.eval_callback, run=self.run)
+        record = save_checkpoint(
+            self.run, self.model, state, keep=self.keep, keep_buffers=self.keep_buffers
+        )
+        self.last_checkpoint = record.steps
+        self.records.append(record)
+        if self.verbose:
+            print(f"Checkpoint at {record.steps} steps ({record.seconds:.2f} s)")
+        return record
+
+
+class StopTraining(Exception):
+    """Raised at a rollout boundary to leave ``learn`` after a stop request."""

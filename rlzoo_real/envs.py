@@ -123,6 +123,7 @@ def make_vec_env_for(
     env_kwargs: Mapping[str, Any],
     vec_env: str = "dummy",
     monitor_dir: Path | None = None,
+    append_monitor: bool = False,
     for_eval: bool = False,
     normalize_stats: Path | None = None,
 ) -> Any:
@@ -135,6 +136,7 @@ def make_vec_env_for(
         env_kwargs: keyword arguments for ``gymnasium.make``.
         vec_env: ``"dummy"`` (one process) or ``"subproc"`` (one process per env).
         monitor_dir: where ``<i>.monitor.csv`` files go (None: not written).
+        append_monitor: continue existing monitor files (a resumed run) instead of new ones.
         for_eval: evaluation env: normalization frozen and rewards left unnormalized.
         normalize_stats: a ``vecnormalize.pkl`` to load statistics from (warm start).
     """
@@ -158,6 +160,7 @@ def make_vec_env_for(
             monitor_dir=str(monitor_dir) if monitor_dir is not None else None,
             wrapper_class=WrapperChain(spec.env_wrappers) if spec.env_wrappers else None,
             vec_env_cls=vec_cls,
+            monitor_kwargs={"override_existing": False} if append_monitor else None,
         )
     except TypeError as exc:
         raise UserError(

@@ -5,6 +5,7 @@ Written to ``<run>/<env>/manifest.yml`` when a run starts and updated when it en
 
 from __future__ import annotations
 
+import os
 import platform
 import socket
 import subprocess
@@ -76,6 +77,7 @@ def start_manifest(*, seed: int, num_threads: int, device: str, cwd: Path) -> di
         "num_threads": num_threads,
         "device": device,
         "host": socket.gethostname(),
+        "pid": os.getpid(),
         "platform": platform.platform(),
         "argv": list(sys.argv),
         "cwd": str(cwd),

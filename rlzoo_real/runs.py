@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,12 @@ __all__ = [
     "RunFolder",
     "create_run_folder",
     "env_folder_name",
+    "find_run_folders",
     "latest_run_id",
+    "read_run_args",
+    "read_run_manifest",
     "read_yaml",
+    "run_number",
     "write_text_atomic",
     "write_yaml_atomic",
 ]
@@ -96,6 +101,30 @@ class RunFolder:
                 found[int(match.group(1))] = path
         return dict(sorted(found.items()))
 
+    @property
+    def checkpoint_index(self) -> Path:
+        """``checkpoints.yml``: which checkpoints are complete (written last, atomically)."""
+        return self.path / "checkpoints.yml"
+
+    def checkpoint_files(self, steps: int) -> dict[str, Path]:
+        """The files of the checkpoint at ``steps``, by role (model, vecnormalize, ...)."""
+        return {
+            "model": self.path / f"rl_model_{steps}_steps.zip",
+            "vecnormalize": self.path / f"rl_model_vecnormalize_{steps}_steps.pkl",
+            "replay_buffer": self.path / f"rl_model_replay_buffer_{steps}_steps.pkl",
+            "state": self.path / f"rl_model_state_{steps}_steps.pkl",
+        }
+
+    def monitor_files(self) -> list[Path]:
+        """The training envs' monitor files, ``<i>.monitor.csv``, in env order."""
+        files = [p for p in self.path.glob("*.monitor.csv") if p.name.split(".")[0].isdigit()]
+        return sorted(files, key=lambda p: int(p.name.split(".")[0]))
+
+    @property
+    def progress_file(self) -> Path:
+        """``progress.csv``: every value the training logger recorded."""
+        return self.path / "progress.csv"
+
 
 def latest_run_id(log_path: Path, env_id: str) -> int:
     """The highest ``N`` among ``<log_path>/<env>_<N>[_<uuid>]`` folders, 0 when there are none."""
@@ -158,3 +187,137 @@ def read_yaml(path: Path) -> Any:
     import yaml
 
     return yaml.safe_load(path.read_text())
+
+
+_RUN_NAME = re.compile(r"(?P<env>.+)_(?P<n>\d+)(?P<uuid>_[0-9a-f\-]{36})?")
+
+
+def run_number(run: RunFolder) -> int:
+    """The ``N`` of ``<env>_<N>[_<uuid>]`` (0 when the folder is not named that way)."""
+    match = _RUN_NAME.fullmatch(run.path.name)
+    return int(match.group("n")) if match else 0
+
+
+def read_run_args(run: RunFolder) -> dict[str, Any] | None:
+    """``args.yml`` as a dict, or None when it is missing or not plain YAML (the RL Zoo's
+    ``args.yml`` carries Python tags that ``yaml.safe_load`` refuses)."""
+    import yaml
+
+    try:
+        data = read_yaml(run.args_file)
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def read_run_manifest(run: RunFolder) -> dict[str, Any] | None:
+    """``manifest.yml`` as a dict, or None when the run has none (e.g. an RL Zoo run)."""
+    import yaml
+
+    try:
+        data = read_yaml(run.manifest_file)
+    except (OSError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def find_run_folders(
+    log_folder: Path,
+    *,
+    algos: Collection[str] | None = None,
+    envs: Collection[str] | None = None,
+) -> list[tuple[str, RunFolder]]:
+    """The run folders ``<log_folder>/<algo>/<env>_<N>[_<uuid>]/``, as ``(algo, run)`` pairs.
+
+    A folder counts as a run when it has its ``<env>/`` parameter folder, an
+    ``evaluations.npz`` or a monitor file. The env id is read from ``args.yml`` when it
+    is there (``ALE/Pong-v5`` lives in ``ALE-Pong-v5_1``), else taken from the name.
+
+    Args:
+        log_folder: the root of the log tree.
+        algos: keep only these algorithms (all when None).
+        envs: keep only these env ids (all when None).
+
+    Returns:
+        The runs sorted by algorithm, env id and ``N``.
+    """
+    wanted_envs = {env_folder_name(e) for e in envs} if envs is not None else None
+    found: list[tuple[str, RunFolder, int]] = []
+    if not log_folder.is_dir():
+        return []
+    for algo_dir in sorted(log_folder.iterdir()):
+        if not algo_dir.is_dir() or (algos is not None and algo_dir.name not in algos):
+            continue
+        for path in algo_dir.iterdir():
+            match = _RUN_NAME.fullmatch(path.name)
+            if match is None or not path.is_dir():
+                continue
+            name = match.group("env")
+            if wanted_envs is not None and name not in wanted_envs:
+                continue
+            if not (
+                (path / name).is_dir()
+                or (path / "evaluations.npz").is_file()
+                or any(path.glob("*.monitor.csv"))
+            ):
+                continue
+            run = RunFolder(path, name)
+            args = read_run_args(run)
+            env_id = args.get("env") if args else None
+            if isinstance(env_id, str) and env_folder_name(env_id) == name:
+                run = RunFolder(path, env_id)
+            found.append((algo_dir.name, run, int(match.group("n"))))
+    found.sort(key=lambda item: (item[0], item[1].env_id, item[2], item[1].path.name))
+    return [(algo, run) for algo, run, _ in found]
+
+
+# -- finding runs again (enjoy, export, plot) ------------------------------------------------
+
+_RUN_NAME = re.compile(r"(?P<env>.+)_(?P<id>\d+)(?:_[0-9a-f\-]{36})?")
+
+
+def run_folders(log_folder: Path, algo: str, env_id: str) -> dict[int, Path]:
+    """The run folders of ``algo`` on ``env_id`` under ``log_folder``, by run id ``N``.
+
+    Matches ``<log_folder>/<algo>/<env>_<N>`` and ``<env>_<N>_<uuid>``, sorted by ``N``.
+    """
+    prefix = env_folder_name(env_id)
+    found: dict[int, Path] = {}
+    log_path = log_folder / algo
+    if log_path.is_dir():
+        for child in log_path.iterdir():
+            match = _RUN_NAME.fullmatch(child.name)
+            if match and match.group("env") == prefix and child.is_dir():
+                found[int(match.group("id"))] = child
+    return dict(sorted(found.items()))
+
+
+def runs_by_env(log_folder: Path, algo: str) -> dict[str, list[int]]:
+    """Env folder names under ``<log_folder>/<algo>`` and the run ids of each, for listings."""
+    found: dict[str, list[int]] = {}
+    log_path = log_folder / algo
+    if log_path.is_dir():
+        for child in log_path.iterdir():
+            match = _RUN_NAME.fullmatch(child.name)
+            if match and child.is_dir():
+                found.setdefault(match.group("env"), []).append(int(match.group("id")))
+    return {env: sorted(ids) for env, ids in sorted(found.items())}
+
+
+def params_dirs(run_path: Path) -> list[Path]:
+    """Sub-folders of a run folder that hold an ``args.yml`` or ``config.yml`` (one, normally)."""
+    if not run_path.is_dir():
+        return []
+    return sorted(
+        child
+        for child in run_path.iterdir()
+        if child.is_dir() and ((child / "args.yml").is_file() or (child / "config.yml").is_file())
+    )
+
+
+def checkpoint_vecnormalize_file(run: RunFolder, steps: int) -> Path:
+    """Normalization statistics saved with checkpoint ``steps``."""
+    return run.path / f"rl_model_vecnormalize_{steps}_steps.pkl"
+
+
+__all__ += ["checkpoint_vecnormalize_file", "params_dirs", "run_folders", "runs_by_env"]

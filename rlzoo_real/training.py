@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,25 +19,35 @@ from rlzoo_real.algos import AlgoSpec, get_algo
 from rlzoo_real.config import RunSpec, bundled_hyperparams_dir, load_table, parse_key_values
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs import RunFolder
+from rlzoo_real.session import TrainResult
 
-__all__ = ["Prepared", "TrainArgs", "TrainResult", "build_model", "prepare", "train"]
-
-EXIT_INTERRUPTED = 130
+__all__ = [
+    "Prepared",
+    "TrainArgs",
+    "TrainResult",
+    "build_model",
+    "parse_env_kwargs",
+    "prepare",
+    "train",
+]
 
 
 @dataclass(frozen=True)
 class TrainArgs:
     """Everything ``realzoo train`` was asked to do; written to ``args.yml`` as is."""
 
-    algo: str
-    env: str
+    algo: str = ""
+    env: str = ""
     log_folder: str = "logs"
     n_timesteps: int = -1
     eval_freq: int = 25000
     eval_episodes: int = 5
     n_eval_envs: int = 1
-    save_freq: int = -1
+    save_freq: int = 0  # 0: auto (about ten checkpoints per run), -1: none
     save_replay_buffer: bool = False
+    keep_checkpoints: int = 0  # 0: keep all
+    time_limit: float | None = None  # hours of wall-clock time for this process
+    resume: str | None = None
     seed: int | None = None
     hyperparams: list[str] = field(default_factory=list)
     env_kwargs: list[str] = field(default_factory=list)
@@ -73,27 +82,17 @@ class Prepared:
     notice: str | None
 
 
-@dataclass(frozen=True)
-class TrainResult:
-    """What a finished (or interrupted) training run left behind."""
-
-    run: RunFolder
-    status: str
-    num_timesteps: int
-    best_mean_reward: float | None
-    wall_time: float
-
-    @property
-    def exit_code(self) -> int:
-        return EXIT_INTERRUPTED if self.status == "interrupted" else 0
-
-
 def prepare(args: TrainArgs) -> Prepared:
     """Check a request without writing anything: names, files, hyperparameters, env kwargs."""
     from rlzoo_real.config import resolve_run_spec
     from rlzoo_real.envs import check_class_refs, check_env_id, import_gym_packages, is_atari
 
     _check_options(args)
+    if not args.algo or not args.env:
+        raise UserError(
+            "realzoo train needs --algo and --env (e.g. --algo sac --env Pendulum-v1), "
+            "or --resume RUN_FOLDER to continue a run."
+        )
     algo = get_algo(args.algo)
     import_gym_packages(args.gym_packages)
     check_env_id(args.env)
@@ -112,12 +111,7 @@ def prepare(args: TrainArgs) -> Prepared:
         n_timesteps=args.n_timesteps,
         is_atari=is_atari(args.env),
     )
-    env_kwargs = parse_key_values(args.env_kwargs, option="--env-kwargs")
-    eval_env_kwargs = (
-        parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
-        if args.eval_env_kwargs
-        else env_kwargs
-    )
+    env_kwargs, eval_env_kwargs = parse_env_kwargs(args)
     _check_env(algo, args.env, env_kwargs)
     if eval_env_kwargs is not env_kwargs:
         _check_env(algo, args.env, eval_env_kwargs)
@@ -130,8 +124,20 @@ def prepare(args: TrainArgs) -> Prepared:
     return Prepared(args, algo, spec, env_kwargs, eval_env_kwargs, seed, notice)
 
 
+def parse_env_kwargs(args: TrainArgs) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The env kwargs of training and evaluation (evaluation defaults to training's)."""
+    env_kwargs = parse_key_values(args.env_kwargs, option="--env-kwargs")
+    if not args.eval_env_kwargs:
+        return env_kwargs, env_kwargs
+    return env_kwargs, parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
+
+
 def _check_options(args: TrainArgs) -> None:
     """Options whose mistakes would otherwise surface late, as a traceback."""
+    if args.time_limit is not None and args.time_limit <= 0:
+        raise UserError(f"--time-limit must be a positive number of hours, got {args.time_limit}.")
+    if args.keep_checkpoints < 0:
+        raise UserError(f"--keep-checkpoints must be 0 (all) or more, got {args.keep_checkpoints}.")
     if args.vec_env not in ("dummy", "subproc"):
         raise UserError(f"--vec-env must be 'dummy' or 'subproc', got {args.vec_env!r}.")
     for flag, value in (
@@ -220,17 +226,47 @@ def train(
     command: str = "",
     on_start: Callable[[Prepared, RunFolder], None] | None = None,
 ) -> TrainResult:
-    """Run ``realzoo train``: check, create the run folder, train, save; see the module doc.
+    """Run ``realzoo train``: check, create (or reopen) the run folder, train, save.
 
     Args:
-        args: the request.
+        args: the request (``args.resume`` set: continue that run from its checkpoint).
         command: the command line as typed, for ``command.txt``.
-        on_start: called once the run folder exists and training is about to start.
+        on_start: called once the run folder is ready and training is about to start.
     """
-    prepared = prepare(args)
-    from rlzoo_real.provenance import start_manifest
+    from rlzoo_real.provenance import now_iso, start_manifest
     from rlzoo_real.runs import create_run_folder, write_text_atomic, write_yaml_atomic
+    from rlzoo_real.session import Session
+    from rlzoo_real.stopping import StopRequest
 
+    _check_options(args)
+    if args.resume:
+        from rlzoo_real.resume import prepare_resume
+
+        prepared, point = prepare_resume(args)
+        run = point.run
+        threads = _set_threads(prepared.args.num_threads)
+        with StopRequest(args.time_limit) as stop:
+            session = Session.build(prepared, run, stop, point)
+            manifest = dict(point.manifest)
+            resumes = list(manifest.get("resumes") or [])
+            resumes.append({"time": now_iso(), "from_step": point.record.steps, "command": command})
+            manifest.update(
+                status="running",
+                end_time=None,
+                exit_code=None,
+                stop_reason=None,
+                pid=os.getpid(),
+                num_threads=threads,
+                resumes=resumes,
+            )
+            write_yaml_atomic(run.manifest_file, manifest)
+            old = run.command_file.read_text() if run.command_file.is_file() else ""
+            write_text_atomic(run.command_file, old + command + "\n")
+            if on_start is not None:
+                on_start(prepared, run)
+            return session.learn(manifest)
+
+    prepared = prepare(args)
     threads = _set_threads(args.num_threads)
     suffix = ""
     if args.uuid:
@@ -241,18 +277,19 @@ def train(
     manifest = start_manifest(
         seed=prepared.seed, num_threads=threads, device=args.device, cwd=Path.cwd()
     )
-    try:
-        write_yaml_atomic(run.args_file, {**dataclasses.asdict(args), "seed": prepared.seed})
-        write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
-        write_text_atomic(run.command_file, command + "\n")
-        write_yaml_atomic(run.manifest_file, manifest)
-        session = _Session.build(prepared, run)
-    except BaseException:
-        shutil.rmtree(run.path, ignore_errors=True)  # nothing trained yet: leave no half-made run
-        raise
-    if on_start is not None:
-        on_start(prepared, run)
-    return session.learn(manifest)
+    with StopRequest(args.time_limit) as stop:
+        try:
+            write_yaml_atomic(run.args_file, {**dataclasses.asdict(args), "seed": prepared.seed})
+            write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
+            write_text_atomic(run.command_file, command + "\n")
+            write_yaml_atomic(run.manifest_file, manifest)
+            session = Session.build(prepared, run, stop, None)
+        except BaseException:
+            shutil.rmtree(run.path, ignore_errors=True)  # nothing trained: leave no half-made run
+            raise
+        if on_start is not None:
+            on_start(prepared, run)
+        return session.learn(manifest)
 
 
 def _set_threads(num_threads: int) -> int:
@@ -261,114 +298,6 @@ def _set_threads(num_threads: int) -> int:
     if num_threads > 0:
         torch.set_num_threads(num_threads)
     return int(torch.get_num_threads())
-
-
-@dataclass
-class _Session:
-    prepared: Prepared
-    run: RunFolder
-    model: Any
-    callbacks: list[Any]
-    eval_callback: Any
-    wandb_run: Any
-
-    @classmethod
-    def build(cls, prepared: Prepared, run: RunFolder) -> _Session:
-        from stable_baselines3.common.utils import set_random_seed
-
-        from rlzoo_real.envs import make_vec_env_for
-
-        args, spec = prepared.args, prepared.spec
-        set_random_seed(prepared.seed)
-        normalize_stats = None
-        if args.trained_agent:
-            normalize_stats = Path(args.trained_agent).parent / run.name / "vecnormalize.pkl"
-        env = make_vec_env_for(
-            spec,
-            n_envs=spec.n_envs,
-            seed=prepared.seed,
-            env_kwargs=prepared.env_kwargs,
-            vec_env=args.vec_env,
-            monitor_dir=run.path,
-            normalize_stats=normalize_stats,
-        )
-        wandb_run = None
-        try:
-            model = build_model(
-                spec,
-                env,
-                seed=prepared.seed,
-                device=args.device,
-                verbose=args.verbose,
-                trained_agent=args.trained_agent,
-            )
-            callbacks, eval_callback = _make_callbacks(prepared, run)
-            wandb_run = _start_wandb(prepared, run) if args.track else None
-            model.set_logger(_make_logger(args, run, wandb_run))
-        except BaseException:
-            env.close()
-            if wandb_run is not None:
-                wandb_run.finish(exit_code=1)
-            raise
-        return cls(prepared, run, model, callbacks, eval_callback, wandb_run)
-
-    def learn(self, manifest: dict[str, Any]) -> TrainResult:
-        from rlzoo_real.provenance import now_iso
-        from rlzoo_real.runs import write_yaml_atomic
-
-        args, spec = self.prepared.args, self.prepared.spec
-        if self.wandb_run is not None:
-            manifest["wandb_run_id"] = self.wandb_run.id
-            write_yaml_atomic(self.run.manifest_file, manifest)
-        kwargs: dict[str, Any] = {"progress_bar": args.progress}
-        if args.log_interval > -1:
-            kwargs["log_interval"] = args.log_interval
-        status = "failed"
-        start = time.monotonic()
-        try:
-            self.model.learn(
-                spec.n_timesteps,
-                callback=self.callbacks,
-                reset_num_timesteps=not args.trained_agent,
-                **kwargs,
-            )
-            status = "finished"
-        except KeyboardInterrupt:
-            status = "interrupted"
-        finally:
-            if status != "failed":
-                self._save_final()
-            manifest.update(
-                status=status,
-                exit_code=0
-                if status == "finished"
-                else (EXIT_INTERRUPTED if status == "interrupted" else 1),
-                end_time=now_iso(),
-                num_timesteps=int(self.model.num_timesteps),
-            )
-            write_yaml_atomic(self.run.manifest_file, manifest)
-            self.model.logger.close()
-            self.model.get_env().close()
-            if self.eval_callback is not None:
-                self.eval_callback.eval_env.close()
-            if self.wandb_run is not None:
-                self.wandb_run.finish(exit_code=0 if status == "finished" else 1)
-        best = self.eval_callback.best_mean_reward if self.eval_callback is not None else None
-        return TrainResult(
-            run=self.run,
-            status=status,
-            num_timesteps=int(self.model.num_timesteps),
-            best_mean_reward=float(best) if best is not None and best > -float("inf") else None,
-            wall_time=time.monotonic() - start,
-        )
-
-    def _save_final(self) -> None:
-        self.model.save(self.run.final_model)
-        vec_normalize = self.model.get_vec_normalize_env()
-        if vec_normalize is not None:
-            vec_normalize.save(str(self.run.vecnormalize_file))
-        if self.prepared.args.save_replay_buffer and hasattr(self.model, "save_replay_buffer"):
-            self.model.save_replay_buffer(self.run.path / "replay_buffer.pkl")
 
 
 def build_model(
@@ -419,87 +348,3 @@ def _action_noise(noise: tuple[str, float], env: Any) -> Any:
     if kind == "normal":
         return NormalActionNoise(mean=mean, sigma=sigma)
     return OrnsteinUhlenbeckActionNoise(mean=mean, sigma=sigma)
-
-
-def _make_logger(args: TrainArgs, run: RunFolder, wandb_run: Any) -> Any:
-    from stable_baselines3.common.logger import configure
-
-    formats = ["csv"] + (["stdout"] if args.verbose >= 1 else [])
-    logger = configure(str(run.path), formats)
-    if args.tensorboard_log:
-        from stable_baselines3.common.logger import make_output_format
-
-        tb_dir = Path(args.tensorboard_log) / run.path.parent.name / run.path.name
-        logger.output_formats.append(make_output_format("tensorboard", str(tb_dir)))
-    if wandb_run is not None:
-        from rlzoo_real.callbacks import WandbWriter
-
-        logger.output_formats.append(WandbWriter(wandb_run))
-    return logger
-
-
-def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]:
-    from stable_baselines3.common.callbacks import CheckpointCallback, EvalCallback
-
-    from rlzoo_real.callbacks import SaveBestNormalization
-    from rlzoo_real.envs import make_vec_env_for, resolve_class
-
-    args, spec = prepared.args, prepared.spec
-    callbacks: list[Any] = [
-        resolve_class(ref.path, kind="callback")(**dict(ref.kwargs)) for ref in spec.callbacks
-    ]
-    if args.save_freq > 0:
-        callbacks.append(
-            CheckpointCallback(
-                save_freq=max(args.save_freq // spec.n_envs, 1),
-                save_path=str(run.path),
-                name_prefix="rl_model",
-                save_replay_buffer=args.save_replay_buffer,
-                save_vecnormalize=True,
-                verbose=min(args.verbose, 1),
-            )
-        )
-    eval_callback = None
-    if args.eval_freq > 0:
-        eval_env = make_vec_env_for(
-            spec,
-            n_envs=args.n_eval_envs,
-            seed=prepared.seed + 10_000,
-            env_kwargs=prepared.eval_env_kwargs,
-            vec_env=args.vec_env,
-            for_eval=True,
-        )
-        on_best = SaveBestNormalization(run.best_vecnormalize_file) if spec.normalize else None
-        eval_callback = EvalCallback(
-            eval_env,
-            callback_on_new_best=on_best,
-            n_eval_episodes=args.eval_episodes,
-            eval_freq=max(args.eval_freq // spec.n_envs, 1),
-            log_path=str(run.path),
-            best_model_save_path=str(run.path),
-            deterministic=True,
-            verbose=args.verbose,
-        )
-        callbacks.append(eval_callback)
-    return callbacks, eval_callback
-
-
-def _start_wandb(prepared: Prepared, run: RunFolder) -> Any:
-    try:
-        import wandb
-    except ImportError:
-        raise UserError("--track needs Weights & Biases: pip install wandb.") from None
-    args = prepared.args
-    return wandb.init(
-        project=args.wandb_project_name,
-        entity=args.wandb_entity,
-        tags=list(args.wandb_tags),
-        name=f"{run.path.parent.name}/{run.path.name}",
-        dir=str(run.path),
-        config={
-            **dataclasses.asdict(args),
-            "seed": prepared.seed,
-            "overrides": args.hyperparams,
-            "hyperparams": dict(prepared.spec.hyperparams),
-        },
-    )

@@ -51,7 +51,7 @@ def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path):
         assert (tmp_path / "ppo" / folder / "CartPole-v1.zip").is_file()
 
 
-def test_ctrl_c_saves_the_model_and_says_where(tiny_conf, tmp_path):
+def test_ctrl_c_saves_the_model_and_says_how_to_resume(tiny_conf, tmp_path):
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -91,11 +91,15 @@ def test_ctrl_c_saves_the_model_and_says_where(tiny_conf, tmp_path):
     assert proc.returncode == 130, (out, err)
     run = RunFolder(monitor.parent, "Pendulum-v1")
     assert str(run.final_model) in err
+    assert f"realzoo train --resume {run.path}" in err
     assert "Traceback" not in err
     assert run.final_model.is_file() and run.vecnormalize_file.is_file()
     manifest = yaml.safe_load(run.manifest_file.read_text())
-    assert manifest["status"] == "interrupted" and manifest["exit_code"] == 130
+    assert manifest["status"] == "stopped" and manifest["stop_reason"] == "SIGINT"
+    assert manifest["exit_code"] == 130
     assert 400 <= manifest["num_timesteps"] < 1_000_000
+    assert manifest["last_checkpoint"] == manifest["num_timesteps"]
+    assert run.checkpoint_files(manifest["num_timesteps"])["replay_buffer"].is_file()
 
 
 def test_python_dash_m_and_console_script_agree(tmp_path):

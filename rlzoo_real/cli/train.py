@@ -30,8 +30,39 @@ def train(
             help="Algorithm: a2c, ppo, dqn, sac, td3, "
             "ddpg, tqc, crossq, qrdqn, trpo, ars, ppo_lstm.",
         ),
-    ],
-    env: Annotated[str, typer.Option("--env", "-e", help="Gymnasium env id, e.g. Pendulum-v1.")],
+    ] = "",
+    env: Annotated[
+        str, typer.Option("--env", "-e", help="Gymnasium env id, e.g. Pendulum-v1.")
+    ] = "",
+    resume: Annotated[
+        str | None,
+        typer.Option(
+            "--resume",
+            metavar="RUN|latest|N",
+            help="Continue a run from its latest complete checkpoint, in its own folder: a run "
+            "folder, or 'latest' / a run id with --algo, --env and -f. -n sets a new total.",
+            rich_help_panel=_EVAL,
+        ),
+    ] = None,
+    time_limit: Annotated[
+        float | None,
+        typer.Option(
+            "--time-limit",
+            metavar="HOURS",
+            help="Stop cleanly (checkpoint, resume command, exit status 75) after this much "
+            "wall-clock time.",
+            rich_help_panel=_EVAL,
+        ),
+    ] = None,
+    keep_checkpoints: Annotated[
+        int,
+        typer.Option(
+            "--keep-checkpoints",
+            help="Keep the last K checkpoints (0: all). The replay buffer is kept with the latest "
+            "only, unless --save-replay-buffer.",
+            rich_help_panel=_EVAL,
+        ),
+    ] = 0,
     log_folder: Annotated[
         str, typer.Option("--log-folder", "-f", help="Root of the log tree.")
     ] = "logs",
@@ -102,9 +133,12 @@ def train(
     save_freq: Annotated[
         int,
         typer.Option(
-            "--save-freq", help="Checkpoint every N steps (-1: none).", rich_help_panel=_EVAL
+            "--save-freq",
+            help="Write a resumable checkpoint every N steps, at rollout boundaries (0: about ten "
+            "per run; -1: none, except when stopped).",
+            rich_help_panel=_EVAL,
         ),
-    ] = -1,
+    ] = 0,
     save_replay_buffer: Annotated[
         bool,
         typer.Option(
@@ -181,6 +215,9 @@ def train(
         eval_episodes=eval_episodes,
         n_eval_envs=n_eval_envs,
         save_freq=save_freq,
+        keep_checkpoints=keep_checkpoints,
+        time_limit=time_limit,
+        resume=resume,
         save_replay_buffer=save_replay_buffer,
         seed=seed,
         hyperparams=list(hyperparams or []),
@@ -209,10 +246,17 @@ def train(
         if result.best_mean_reward is not None
         else ""
     )
-    if result.status == "interrupted":
+    for note in result.notes:
+        typer.echo(f"Note: {note}", err=True)
+    if result.status == "stopped":
+        saved = (
+            f"checkpoint at {result.checkpoint.steps} steps and model {result.run.final_model}"
+            if result.checkpoint is not None
+            else "nothing (stopped at once)"
+        )
         typer.echo(
-            f"Interrupted at step {result.num_timesteps}: model saved to {result.run.final_model}"
-            f"{best}.",
+            f"Stopped ({result.stop_reason}) at step {result.num_timesteps}{best}. Saved {saved}. "
+            f"Resume with:\n  {result.resume_command}",
             err=True,
         )
     else:
@@ -226,9 +270,10 @@ def _announce(prepared: Prepared, run: RunFolder) -> None:
     if prepared.notice:
         typer.echo(f"Note: {prepared.notice}", err=True)
     spec = prepared.spec
+    verb = "Resuming" if prepared.args.resume else "Training"
     typer.echo(
-        f"Training {spec.algo} on {spec.env_id} for {spec.n_timesteps} steps "
-        f"({spec.source}, seed {prepared.seed}) into {run.path}"
+        f"{verb} {spec.algo} on {spec.env_id} to {spec.n_timesteps} steps "
+        f"({spec.source}, seed {prepared.seed}) in {run.path}"
     )
 
 

@@ -1,0 +1,164 @@
+"""``realzoo train --resume``: find the run, check the request against it, load its checkpoint.
+
+A resumed run continues in its own folder, with the arguments and hyperparameters it
+was started with (``args.yml``, ``config.yml``); only the budget (``-n``) and the
+options that do not change what is learned (verbosity, progress bar, time limit,
+checkpoints to keep) may differ. Anything else that contradicts the saved run is an
+error, and nothing on disk is touched before every check has passed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rlzoo_real.errors import UserError
+from rlzoo_real.runs import RunFolder, env_folder_name, latest_run_id, read_yaml
+
+if TYPE_CHECKING:
+    from rlzoo_real.checkpoint import CheckpointRecord
+    from rlzoo_real.training import Prepared, TrainArgs
+
+__all__ = ["ResumePoint", "locate_run", "prepare_resume"]
+
+#: options a resumed run takes from the new command line
+_RESUME_OPTIONS = ("verbose", "progress", "time_limit", "keep_checkpoints", "resume")
+#: options that must match the saved run when given again
+_FIXED_OPTIONS = ("hyperparams", "env_kwargs", "eval_env_kwargs", "conf_file", "trained_agent")
+
+
+@dataclass(frozen=True)
+class ResumePoint:
+    """Where a resumed run starts: its folder, checkpoint, training state and manifest."""
+
+    run: RunFolder
+    record: CheckpointRecord
+    state: dict[str, Any]
+    manifest: dict[str, Any]
+    notes: list[str]
+
+
+def locate_run(target: str, *, algo: str, env: str, log_folder: str) -> RunFolder:
+    """The run folder named by ``--resume``: a path, ``latest`` or a run id (with -a/-e/-f)."""
+    if target == "latest" or target.isdigit():
+        if not algo or not env:
+            raise UserError(
+                f"--resume {target} needs --algo and --env (and -f if the log folder is not "
+                "'logs') to find the run; or give the run folder itself: --resume logs/sac/X_1."
+            )
+        log_path = Path(log_folder) / algo.lower()
+        run_id = latest_run_id(log_path, env) if target == "latest" else int(target)
+        pattern = re.compile(rf"{re.escape(env_folder_name(env))}_{run_id}(_[0-9a-f\-]{{36}})?")
+        matches = (
+            sorted(p for p in log_path.glob("*") if pattern.fullmatch(p.name)) if run_id else []
+        )
+        if not matches:
+            raise UserError(
+                f"No run of {algo} on {env} with id {target} in {log_path}. "
+                f"Runs there: {_listing(log_path)}."
+            )
+        path = matches[0]
+    else:
+        path = Path(target)
+    if not path.is_dir():
+        raise UserError(
+            f"--resume {target}: no run folder at {path}. Runs in {path.parent}: "
+            f"{_listing(path.parent)}."
+        )
+    args_files = sorted(path.glob("*/args.yml"))
+    if not args_files:
+        raise UserError(
+            f"--resume {target}: {path} is not a realzoo run folder (no <env>/args.yml in it)."
+        )
+    saved = _read_mapping(args_files[0])
+    return RunFolder(path, str(saved.get("env", args_files[0].parent.name)))
+
+
+def _listing(folder: Path) -> str:
+    if not folder.is_dir():
+        return "(the folder does not exist)"
+    names = sorted(p.name for p in folder.iterdir() if p.is_dir())
+    return ", ".join(names) if names else "(none)"
+
+
+def _read_mapping(path: Path) -> dict[str, Any]:
+    import yaml
+
+    try:
+        data = read_yaml(path)
+    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
+        raise UserError(
+            f"{path} cannot be read ({type(exc).__name__}); the run is damaged."
+        ) from None
+    if not isinstance(data, dict):
+        raise UserError(f"{path} is not a mapping; the run is damaged.")
+    return data
+
+
+def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
+    """Check a ``--resume`` request and load the checkpoint it continues from (writes nothing)."""
+    from rlzoo_real.algos import get_algo
+    from rlzoo_real.checkpoint import find_resumable
+    from rlzoo_real.config import resolve_run_spec
+    from rlzoo_real.envs import check_env_id, import_gym_packages
+    from rlzoo_real.training import Prepared, TrainArgs, parse_env_kwargs
+
+    assert args.resume is not None
+    run = locate_run(args.resume, algo=args.algo, env=args.env, log_folder=args.log_folder)
+    fields = {f.name for f in dataclasses.fields(TrainArgs)}
+    saved_dict = _read_mapping(run.args_file)
+    saved = TrainArgs(**{k: v for k, v in saved_dict.items() if k in fields})
+    _check_contradictions(args, saved, saved_dict.get("seed"), run)
+    manifest = _read_mapping(run.manifest_file)
+    config = _read_mapping(run.config_file)
+
+    algo = get_algo(saved.algo)
+    import_gym_packages(saved.gym_packages)
+    check_env_id(saved.env)
+    total = args.n_timesteps if args.n_timesteps > 0 else int(config.get("n_timesteps", 0))
+    record, state, notes = find_resumable(run)
+    if record.steps >= total:
+        if manifest.get("status") == "finished":
+            raise UserError(
+                f"{run.path} already finished: it trained {record.steps} steps, its budget. "
+                f"To train it longer, resume with a larger total, "
+                f"e.g. --resume {run.path} -n {2 * total}."
+            )
+        raise UserError(
+            f"{run.path}: its latest checkpoint is at {record.steps} steps, not below -n {total}; "
+            "give a larger total."
+        )
+    spec, _ = resolve_run_spec(
+        algo, saved.env, table={saved.env: config}, source=str(run.config_file), n_timesteps=total
+    )
+    new_values = {name: getattr(args, name) for name in _RESUME_OPTIONS}
+    merged = dataclasses.replace(saved, n_timesteps=total, **new_values)
+    env_kwargs, eval_env_kwargs = parse_env_kwargs(merged)
+    prepared = Prepared(
+        merged, algo, spec, env_kwargs, eval_env_kwargs, int(saved_dict["seed"]), None
+    )
+    return prepared, ResumePoint(run, record, state, manifest, notes)
+
+
+def _check_contradictions(args: TrainArgs, saved: TrainArgs, seed: Any, run: RunFolder) -> None:
+    problems = []
+    for name in ("algo", "env"):
+        given = getattr(args, name)
+        if given and given.lower() != str(getattr(saved, name)).lower():
+            problems.append(f"--{name} {given} (the run is {getattr(saved, name)})")
+    for name in _FIXED_OPTIONS:
+        given = getattr(args, name)
+        if given and given != getattr(saved, name):
+            problems.append(f"--{name.replace('_', '-')} {given} (saved: {getattr(saved, name)})")
+    if args.seed is not None and args.seed != seed:
+        problems.append(f"--seed {args.seed} (the run's seed is {seed})")
+    if problems:
+        raise UserError(
+            f"--resume {run.path}: these options contradict the saved run: {'; '.join(problems)}. "
+            "A resumed run keeps its arguments and hyperparameters (see its args.yml and "
+            "config.yml); only -n, --time-limit, --keep-checkpoints, --verbose and --progress may "
+            "change. Start a new run (or warm-start one with -i) to change the others."
+        )

@@ -1,0 +1,381 @@
+"""Runs that survive crashes: a run killed after a checkpoint and resumed ends exactly as
+the same run left alone; checkpoints are complete or ignored; bad requests change nothing."""
+
+from __future__ import annotations
+
+import hashlib
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from rlzoo_real.runs import RunFolder
+from tests.conftest import run_realzoo
+
+
+def _train_command(
+    algo: str,
+    env: str,
+    conf: Path,
+    folder: Path,
+    n: int,
+    save_freq: int,
+    eval_freq: int,
+    *extra: str,
+) -> list[str]:
+    return [
+        sys.executable,
+        "-m",
+        "rlzoo_real",
+        "train",
+        "-a",
+        algo,
+        "-e",
+        env,
+        "--conf-file",
+        str(conf),
+        "-f",
+        str(folder),
+        "-n",
+        str(n),
+        "--seed",
+        "5",
+        "--save-freq",
+        str(save_freq),
+        "--eval-freq",
+        str(eval_freq),
+        "--eval-episodes",
+        "2",
+        "--verbose",
+        "0",
+        *extra,
+    ]
+
+
+def _kill_after_checkpoint(command: list[str], run: RunFolder, steps: int) -> None:
+    """Start ``command``; SIGKILL it as soon as the index lists a checkpoint at >= ``steps``."""
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, "the run ended before it could be killed"
+            if run.checkpoint_index.is_file():
+                index = yaml.safe_load(run.checkpoint_index.read_text())
+                if any(c["steps"] >= steps for c in index["checkpoints"]):
+                    break
+            time.sleep(0.02)
+        proc.kill()
+    finally:
+        proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL
+
+
+def _params(model_path: Path, algo: str) -> dict:
+    from rlzoo_real.algos import get_algo
+
+    model = get_algo(algo).load_class().load(model_path, device="cpu")
+    return {k: v.clone() for k, v in model.policy.state_dict().items()}
+
+
+def _monitor_rows(run: RunFolder) -> list[list[str]]:
+    rows = []
+    for path in run.monitor_files():
+        for line in path.read_text().splitlines()[2:]:
+            reward, length, _wall_time = line.split(",")
+            rows.append([reward, length])
+    return rows
+
+
+@pytest.mark.parametrize(
+    ("algo", "env", "n", "save_freq", "eval_freq"),
+    [("sac", "Pendulum-v1", 1400, 400, 200), ("ppo", "CartPole-v1", 12800, 2048, 1024)],
+)
+def test_killed_run_resumes_exactly(tiny_conf, tmp_path, algo, env, n, save_freq, eval_freq):
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    done = subprocess.run(
+        _train_command(algo, env, tiny_conf, whole, n, save_freq, eval_freq),
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+    run = RunFolder(killed / algo / f"{env}_1", env)
+    _kill_after_checkpoint(
+        _train_command(algo, env, tiny_conf, killed, n, save_freq, eval_freq), run, save_freq
+    )
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    assert manifest["status"] == "running"  # killed: nobody could say otherwise
+    resumed = run_realzoo("train", "--resume", run.path, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "Resuming" in resumed.stdout
+
+    reference = RunFolder(whole / algo / f"{env}_1", env)
+    expected, got = _params(reference.final_model, algo), _params(run.final_model, algo)
+    assert expected.keys() == got.keys()
+    for key in expected:
+        assert np.array_equal(expected[key].numpy(), got[key].numpy()), key
+    with np.load(reference.evaluations) as a, np.load(run.evaluations) as b:
+        for key in ("timesteps", "results", "ep_lengths"):
+            np.testing.assert_array_equal(a[key], b[key])
+    assert _monitor_rows(run) == _monitor_rows(reference)  # appended, not restarted
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    assert manifest["status"] == "finished" and manifest["num_timesteps"] >= n
+    assert len(manifest["resumes"]) == 1
+    assert run.command_file.read_text().count("\n") == 2
+
+
+def test_kill_during_a_checkpoint_write_falls_back_to_the_previous_one(tmp_path):
+    conf = tmp_path / "sac.yml"
+    conf.write_text(
+        yaml.safe_dump(
+            {
+                "Pendulum-v1": {
+                    "n_timesteps": 100000,
+                    "learning_starts": 100,
+                    "batch_size": 16,
+                    "buffer_size": 3_000_000,  # a large buffer: writing it takes a while
+                    "policy_kwargs": "dict(net_arch=[8])",
+                }
+            }
+        )
+    )
+    folder = tmp_path / "logs"
+    run = RunFolder(folder / "sac" / "Pendulum-v1_1", "Pendulum-v1")
+    proc = subprocess.Popen(
+        _train_command("sac", "Pendulum-v1", conf, folder, 100000, 300, -1),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    # SIGKILL it while it writes the second checkpoint's replay buffer
+    deadline = time.monotonic() + 240
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            partial = (
+                [p for p in run.path.glob(".tmp-*replay_buffer_600*")] if run.path.is_dir() else []
+            )
+            if partial:
+                break
+            time.sleep(0.001)
+        proc.kill()
+    finally:
+        proc.wait(timeout=60)
+    assert partial, "the writer was never caught mid-write"
+    index = yaml.safe_load(run.checkpoint_index.read_text())
+    assert [c["steps"] for c in index["checkpoints"]] == [300]
+
+    resumed = run_realzoo(
+        "train", "--resume", run.path, "-n", "700", "--save-freq", "-1", cwd=tmp_path
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    assert not list(run.path.glob(".tmp-*")), "stale temporary files were not cleaned up"
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    assert manifest["resumes"][0]["from_step"] == 300 and manifest["num_timesteps"] == 700
+
+
+def test_corrupt_checkpoint_falls_back_and_says_so(cli, tiny_conf, tmp_path):
+    base = [
+        "train",
+        "-a",
+        "sac",
+        "-e",
+        "Pendulum-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        tmp_path,
+        "--seed",
+        "1",
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+    ]
+    assert cli(*base, "-n", "400", "--save-freq", "200").exit_code == 0
+    run = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
+    newest = run.checkpoint_files(400)["model"]
+    newest.write_bytes(newest.read_bytes()[:100])  # a torn file
+    result = cli("train", "--resume", run.path, "-n", "600", "--verbose", "0")
+    assert result.exit_code == 0, result.output
+    assert "checkpoint at 400 steps is unusable" in result.output
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    assert manifest["resumes"][-1]["from_step"] == 200 and manifest["num_timesteps"] == 600
+
+
+def test_time_limit_stops_cleanly_and_resume_finishes(cli, tiny_conf, tmp_path):
+    result = cli(
+        "train",
+        "-a",
+        "sac",
+        "-e",
+        "Pendulum-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        tmp_path,
+        "-n",
+        "100000",
+        "--time-limit",
+        "0.0005",
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+        "--seed",
+        "2",
+    )
+    assert result.exit_code == 75, result.output
+    run = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
+    assert f"realzoo train --resume {run.path}" in result.output
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    assert manifest["status"] == "stopped" and manifest["stop_reason"] == "time limit"
+    stopped_at = manifest["num_timesteps"]
+    assert 0 < stopped_at < 100000 and manifest["last_checkpoint"] == stopped_at
+    result = cli(
+        "train",
+        "--resume",
+        "latest",
+        "-a",
+        "sac",
+        "-e",
+        "Pendulum-v1",
+        "-f",
+        tmp_path,
+        "-n",
+        str(stopped_at + 200),
+        "--verbose",
+        "0",
+    )
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(run.manifest_file.read_text())["num_timesteps"] == stopped_at + 200
+
+
+def _digest(folder: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture
+def finished_run(cli, tiny_conf, tmp_path) -> RunFolder:
+    result = cli(
+        "train",
+        "-a",
+        "ppo",
+        "-e",
+        "CartPole-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        tmp_path,
+        "--seed",
+        "3",
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+    )
+    assert result.exit_code == 0, result.output
+    return RunFolder(tmp_path / "ppo" / "CartPole-v1_1", "CartPole-v1")
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragments"),
+    [
+        ([], ["already finished", "-n 1024"]),
+        (["-n", "2048", "-params", "n_epochs:5"], ["contradict the saved run", "--hyperparams"]),
+        (["-n", "2048", "--seed", "4"], ["contradict", "seed is 3"]),
+        (["-n", "2048", "-a", "a2c"], ["contradict", "the run is ppo"]),
+    ],
+)
+def test_bad_resume_requests_change_nothing(cli, finished_run, extra, fragments):
+    before = _digest(finished_run.path)
+    result = cli("train", "--resume", finished_run.path, *extra, "--verbose", "0")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output
+    assert _digest(finished_run.path) == before
+
+
+def test_finished_run_can_be_extended(cli, finished_run):
+    result = cli("train", "--resume", finished_run.path, "-n", "1024", "--verbose", "0")
+    assert result.exit_code == 0, result.output
+    manifest = yaml.safe_load(finished_run.manifest_file.read_text())
+    assert manifest["status"] == "finished" and manifest["num_timesteps"] == 1024
+
+
+def test_resume_what_does_not_exist(cli, tiny_conf, tmp_path):
+    (tmp_path / "ppo" / "CartPole-v1_1").mkdir(parents=True)
+    result = cli("train", "--resume", tmp_path / "ppo" / "CartPole-v1_7")
+    assert result.exit_code == 2 and "no run folder" in result.output
+    assert "CartPole-v1_1" in result.output  # lists what exists
+    result = cli("train", "--resume", tmp_path / "ppo" / "CartPole-v1_1")
+    assert result.exit_code == 2 and "not a realzoo run folder" in result.output
+    result = cli("train", "--resume", "latest", "-a", "ppo", "-e", "Acrobot-v1", "-f", tmp_path)
+    assert result.exit_code == 2 and "No run of ppo on Acrobot-v1" in result.output
+    assert (
+        cli(
+            "train",
+            "-a",
+            "ppo",
+            "-e",
+            "CartPole-v1",
+            "--conf-file",
+            tiny_conf,
+            "-f",
+            tmp_path,
+            "--save-freq",
+            "-1",
+            "--eval-freq",
+            "-1",
+            "--verbose",
+            "0",
+        ).exit_code
+        == 0
+    )
+    run = tmp_path / "ppo" / "CartPole-v1_2"
+    result = cli("train", "--resume", run, "-n", "5000")
+    assert result.exit_code == 2 and "no checkpoint to resume from" in result.output
+
+
+def test_keep_checkpoints_and_buffer_only_with_the_latest(cli, tiny_conf, tmp_path):
+    result = cli(
+        "train",
+        "-a",
+        "sac",
+        "-e",
+        "Pendulum-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        tmp_path,
+        "-n",
+        "1000",
+        "--save-freq",
+        "200",
+        "--keep-checkpoints",
+        "2",
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+        "--seed",
+        "0",
+    )
+    assert result.exit_code == 0, result.output
+    run = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
+    index = yaml.safe_load(run.checkpoint_index.read_text())["checkpoints"]
+    assert [c["steps"] for c in index] == [800, 1000]
+    assert sorted(run.checkpoints()) == [800, 1000]
+    buffers = sorted(p.name for p in run.path.glob("rl_model_replay_buffer_*"))
+    assert buffers == ["rl_model_replay_buffer_1000_steps.pkl"]
+    assert "replay_buffer" not in index[0]["files"] and "replay_buffer" in index[1]["files"]
