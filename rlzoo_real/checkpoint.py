@@ -349,12 +349,17 @@ def _capture_vec_env(venv: Any) -> dict[str, Any]:
     captured["options"] = [dict(o) if o else o for o in base._options]
     blobs = []
     for env in base.envs:
+        try:
+            inner = _inner_state(env.unwrapped)
+        except _NotSaveable as exc:
+            captured["reason"] = str(exc)
+            return captured
         monitor = _monitor(env)
         writer = monitor.results_writer if monitor is not None else None
         if monitor is not None:
             monitor.results_writer = None  # an open file does not pickle
         try:
-            blobs.append(cloudpickle.dumps(env))
+            blobs.append((cloudpickle.dumps(env), inner))
         except Exception as exc:  # noqa: BLE001 - any env may refuse to pickle, in any way
             captured["reason"] = f"the env could not be saved ({type(exc).__name__}: {exc})"
             return captured
@@ -363,6 +368,45 @@ def _capture_vec_env(venv: Any) -> dict[str, Any]:
                 monitor.results_writer = writer
     captured["envs"] = blobs
     return captured
+
+
+class _NotSaveable(Exception):
+    pass
+
+
+def _inner_state(env: Any) -> dict[str, Any] | None:
+    """State that pickling loses: EzPickle envs pickle as their constructor arguments.
+
+    MuJoCo envs keep everything in their MjData and random generator, which are saved
+    here; other EzPickle envs (Box2D) cannot be saved.
+    """
+    from gymnasium.utils import EzPickle
+
+    if not isinstance(env, EzPickle):
+        return None
+    model, data = getattr(env, "model", None), getattr(env, "data", None)
+    if type(data).__name__ != "MjData":
+        raise _NotSaveable(
+            f"{type(env).__name__} pickles as its constructor arguments, losing its state"
+        )
+    import mujoco
+    import numpy as np
+
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    physics = np.empty(mujoco.mj_stateSize(model, spec))
+    mujoco.mj_getState(model, data, physics, spec)
+    generator: Any = getattr(env, "np_random")  # noqa: B009 - EzPickle hides the env's type
+    return {"mujoco": physics, "np_random": generator.bit_generator.state}
+
+
+def _restore_inner_state(env: Any, inner: dict[str, Any] | None) -> None:
+    if inner is None:
+        return
+    import mujoco
+
+    mujoco.mj_setState(env.model, env.data, inner["mujoco"], mujoco.mjtState.mjSTATE_INTEGRATION)
+    mujoco.mj_forward(env.model, env.data)
+    env.np_random.bit_generator.state = inner["np_random"]
 
 
 def restore_vec_env(venv: Any, saved: dict[str, Any]) -> str | None:
@@ -379,9 +423,10 @@ def restore_vec_env(venv: Any, saved: dict[str, Any]) -> str | None:
     base = _base_vec_env(venv)
     if len(base.envs) != len(saved["envs"]):
         return f"the run had {len(saved['envs'])} envs, now {len(base.envs)}"
-    for i, blob in enumerate(saved["envs"]):
+    for i, (blob, inner) in enumerate(saved["envs"]):
         fresh = base.envs[i]
         restored = cloudpickle.loads(blob)
+        _restore_inner_state(restored.unwrapped, inner)
         fresh_monitor, restored_monitor = _monitor(fresh), _monitor(restored)
         if restored_monitor is not None and fresh_monitor is not None:
             restored_monitor.results_writer = fresh_monitor.results_writer  # append to the file

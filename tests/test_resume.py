@@ -379,3 +379,53 @@ def test_keep_checkpoints_and_buffer_only_with_the_latest(cli, tiny_conf, tmp_pa
     buffers = sorted(p.name for p in run.path.glob("rl_model_replay_buffer_*"))
     assert buffers == ["rl_model_replay_buffer_1000_steps.pkl"]
     assert "replay_buffer" not in index[0]["files"] and "replay_buffer" in index[1]["files"]
+
+
+def test_resume_says_when_it_cannot_be_exact(cli, tiny_conf, tmp_path):
+    result = cli(
+        "train",
+        "-a",
+        "ppo",
+        "-e",
+        "CartPole-v1",
+        "--conf-file",
+        tiny_conf,
+        "-f",
+        tmp_path,
+        "--vec-env",
+        "subproc",
+        "--seed",
+        "0",
+        "--eval-freq",
+        "-1",
+        "--verbose",
+        "0",
+    )
+    assert result.exit_code == 0, result.output
+    run = tmp_path / "ppo" / "CartPole-v1_1"
+    result = cli("train", "--resume", run, "-n", "1024", "--verbose", "0")
+    assert result.exit_code == 0, result.output
+    assert "training env state not restored (subprocess envs" in result.output
+    assert "new episodes start" in result.output
+
+
+def test_mujoco_env_state_is_saved_and_restored(tmp_path):
+    import gymnasium as gym
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from rlzoo_real.checkpoint import _capture_vec_env, restore_vec_env
+
+    env = make_vec_env("Hopper-v5", n_envs=1, seed=0, monitor_dir=str(tmp_path))
+    env.reset()
+    for _ in range(5):
+        env.step(np.zeros((1, 3), dtype=np.float32))
+    saved = _capture_vec_env(env)
+    assert saved["envs"] is not None, saved["reason"]
+    expected = [env.step(np.full((1, 3), 0.3, dtype=np.float32))[0] for _ in range(3)]
+    fresh = make_vec_env("Hopper-v5", n_envs=1, seed=0, monitor_dir=str(tmp_path / "b"))
+    assert restore_vec_env(fresh, saved) is None
+    got = [fresh.step(np.full((1, 3), 0.3, dtype=np.float32))[0] for _ in range(3)]
+    np.testing.assert_array_equal(np.array(expected), np.array(got))
+    assert isinstance(fresh.envs[0].unwrapped, gym.Env)
+    env.close()
+    fresh.close()
