@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -64,7 +65,12 @@ class Session:
 
     @classmethod
     def build(
-        cls, prepared: Prepared, run: RunFolder, stop: StopRequest, resume: ResumePoint | None
+        cls,
+        prepared: Prepared,
+        run: RunFolder,
+        stop: StopRequest,
+        resume: ResumePoint | None,
+        extra_callbacks: Sequence[Any] = (),
     ) -> Session:
         """Build envs, model, logger and callbacks (restored from ``resume`` when given)."""
         from stable_baselines3.common.utils import set_random_seed
@@ -115,6 +121,7 @@ class Session:
                 problem = restore_eval_callback(eval_callback, resume.state["eval"])
                 if problem:
                     notes.append(f"evaluation env state not restored ({problem})")
+            callbacks.extend(extra_callbacks)
             control = _make_control(prepared, run, stop, eval_callback, resume)
             callbacks.append(control)
             wandb_run = _start_wandb(prepared, run, resume) if args.track else None

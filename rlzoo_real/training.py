@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -225,6 +225,7 @@ def train(
     *,
     command: str = "",
     on_start: Callable[[Prepared, RunFolder], None] | None = None,
+    extra_callbacks: Sequence[Any] = (),
 ) -> TrainResult:
     """Run ``realzoo train``: check, create (or reopen) the run folder, train, save.
 
@@ -232,6 +233,8 @@ def train(
         args: the request (``args.resume`` set: continue that run from its checkpoint).
         command: the command line as typed, for ``command.txt``.
         on_start: called once the run folder is ready and training is about to start.
+        extra_callbacks: more SB3 callbacks for this session (e.g. a tuner's pruning hook);
+            they run after the evaluation callback, so they see its latest result.
     """
     from rlzoo_real.provenance import now_iso, start_manifest
     from rlzoo_real.runs import create_run_folder, write_text_atomic, write_yaml_atomic
@@ -246,7 +249,7 @@ def train(
         run = point.run
         threads = _set_threads(prepared.args.num_threads)
         with StopRequest(args.time_limit) as stop:
-            session = Session.build(prepared, run, stop, point)
+            session = Session.build(prepared, run, stop, point, extra_callbacks)
             manifest = dict(point.manifest)
             resumes = list(manifest.get("resumes") or [])
             resumes.append({"time": now_iso(), "from_step": point.record.steps, "command": command})
@@ -283,7 +286,7 @@ def train(
             write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
             write_text_atomic(run.command_file, command + "\n")
             write_yaml_atomic(run.manifest_file, manifest)
-            session = Session.build(prepared, run, stop, None)
+            session = Session.build(prepared, run, stop, None, extra_callbacks)
         except BaseException:
             shutil.rmtree(run.path, ignore_errors=True)  # nothing trained: leave no half-made run
             raise
