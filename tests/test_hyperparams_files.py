@@ -1,0 +1,64 @@
+"""Every entry we ship in hyperparams/ resolves, fits its env, and builds a model."""
+
+import gymnasium as gym
+import pytest
+
+from rlzoo_real.algos import ALGOS, get_algo
+from rlzoo_real.config import bundled_hyperparams_dir, load_table, resolve_run_spec
+
+FILES = sorted(bundled_hyperparams_dir().glob("*.yml"))
+#: an env to try the fallback entries on, by the action spaces the algorithm handles
+FALLBACK_ENV = {True: "CartPole-v1", False: "Pendulum-v1"}
+
+
+def _entries() -> list[tuple[str, str, str]]:
+    found = []
+    for path in FILES:
+        algo = get_algo(path.stem)
+        for key in load_table(path):
+            if key == "atari":
+                continue
+            env_id = key
+            if key == "defaults":
+                env_id = FALLBACK_ENV["Discrete" in algo.action_spaces]
+            found.append((path.stem, key, env_id))
+    return found
+
+
+ENTRIES = _entries()
+
+
+def test_one_file_per_registered_algorithm():
+    assert {p.stem for p in FILES} == set(ALGOS)
+    for path in FILES:
+        assert "defaults" in load_table(path), f"{path.name} has no defaults entry"
+
+
+@pytest.mark.parametrize(("algo_name", "key", "env_id"), ENTRIES, ids=lambda v: str(v))
+def test_entry_resolves_and_fits_its_env(algo_name, key, env_id):
+    algo = get_algo(algo_name)
+    table = load_table(bundled_hyperparams_dir() / f"{algo_name}.yml")
+    if key == "defaults":
+        table = {k: v for k, v in table.items() if k == "defaults"}
+    spec, _ = resolve_run_spec(algo, env_id, table=table, source=f"{algo_name}.yml")
+    assert spec.n_timesteps > 0
+    env = gym.make(env_id)
+    assert type(env.action_space).__name__ in algo.action_spaces
+    env.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("algo_name", "key", "env_id"), ENTRIES, ids=lambda v: str(v))
+def test_entry_builds_a_model(algo_name, key, env_id):
+    from rlzoo_real.envs import make_vec_env_for
+    from rlzoo_real.training import build_model
+
+    table = load_table(bundled_hyperparams_dir() / f"{algo_name}.yml")
+    table = {env_id: table[key]}
+    spec, _ = resolve_run_spec(get_algo(algo_name), env_id, table=table, source=algo_name)
+    env = make_vec_env_for(spec, n_envs=spec.n_envs, seed=0, env_kwargs={})
+    try:
+        model = build_model(spec, env, seed=0, device="cpu")
+        model.predict(env.reset(), deterministic=True)
+    finally:
+        env.close()
