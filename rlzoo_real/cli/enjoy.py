@@ -1,0 +1,371 @@
+"""``realzoo enjoy`` and ``realzoo record``: replay a trained agent, print its episodes, film it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rlzoo_real.cli._common import user_errors
+
+if TYPE_CHECKING:
+    from rlzoo_real.enjoy import Episode, ReplayResult
+    from rlzoo_real.loading import LoadedRun, RunRequest
+
+__all__ = ["register"]
+
+_RUN = "Which run and model"
+_ENV = "Environment"
+_LOAD = "Loading"
+
+# Options shared by enjoy, record and export (one definition, same help everywhere).
+Target = Annotated[
+    str | None,
+    typer.Argument(
+        metavar="[RUN]",
+        help="A run folder (logs/sac/Pendulum-v1_1) or a model .zip in one. "
+        "Without it: --algo, --env, -f and --exp-id.",
+        show_default=False,
+    ),
+]
+Algo = Annotated[
+    str | None,
+    typer.Option("--algo", "-a", help="Algorithm of the run.", rich_help_panel=_RUN),
+]
+Env = Annotated[
+    str | None,
+    typer.Option("--env", "-e", help="Env id of the run, e.g. Pendulum-v1.", rich_help_panel=_RUN),
+]
+Folder = Annotated[
+    str,
+    typer.Option(
+        "--folder", "-f", "--log-folder", help="Root of the log tree.", rich_help_panel=_RUN
+    ),
+]
+ExpId = Annotated[
+    int,
+    typer.Option("--exp-id", help="Run id N of <env>_<N> (0: the latest).", rich_help_panel=_RUN),
+]
+LoadBest = Annotated[
+    bool,
+    typer.Option("--load-best", help="Load best_model.zip.", rich_help_panel=_RUN),
+]
+LoadCheckpoint = Annotated[
+    int | None,
+    typer.Option(
+        "--load-checkpoint",
+        metavar="STEPS",
+        help="Load the checkpoint rl_model_<STEPS>_steps.zip.",
+        rich_help_panel=_RUN,
+    ),
+]
+LoadLastCheckpoint = Annotated[
+    bool,
+    typer.Option(
+        "--load-last-checkpoint", help="Load the latest checkpoint.", rich_help_panel=_RUN
+    ),
+]
+EnvKwargs = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--env-kwargs",
+        metavar="KEY:VALUE ...",
+        help="Env keyword arguments, over those the run was trained with.",
+        rich_help_panel=_ENV,
+    ),
+]
+GymPackages = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--gym-packages",
+        metavar="MODULE ...",
+        help="Modules to import that register envs (besides the run's own).",
+        rich_help_panel=_ENV,
+    ),
+]
+Seed = Annotated[int, typer.Option("--seed", help="Seed of the env (and of sampled actions).")]
+Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel=_LOAD)]
+NumThreads = Annotated[
+    int,
+    typer.Option(
+        "--num-threads", help="Torch threads (<= 0: torch's default).", rich_help_panel=_LOAD
+    ),
+]
+Unsafe = Annotated[
+    bool,
+    typer.Option(
+        "--unsafe-pickle-load",
+        help="DANGEROUS: load the model with Algo.load and the normalization statistics with "
+        "pickle. Unpickling runs Python code stored in the file: a crafted zip or .pkl can do "
+        "anything you can. By default realzoo rebuilds the model from the run's config.yml and "
+        "reads only the weights. Use this only for files you trust that realzoo cannot "
+        "rebuild (custom policy classes, a lone model file with --algo and --env).",
+        rich_help_panel=_LOAD,
+    ),
+]
+NTimesteps = Annotated[
+    int | None,
+    typer.Option(
+        "--n-timesteps",
+        "-n",
+        help="Steps to replay (default: 1000; no limit when --n-episodes is given).",
+        show_default=False,
+    ),
+]
+NEpisodes = Annotated[
+    int | None,
+    typer.Option("--n-episodes", help="Stop after this many finished episodes."),
+]
+NEnvs = Annotated[int, typer.Option("--n-envs", help="Envs stepped side by side.")]
+Deterministic = Annotated[
+    bool,
+    typer.Option(
+        "--deterministic/--stochastic",
+        help="Deterministic actions (the policy's mode), or actions sampled from the policy.",
+    ),
+]
+VideoFolder = Annotated[
+    str | None,
+    typer.Option(
+        "--video-folder",
+        "-o",
+        help="Where the mp4 goes (default: <run>/videos).",
+        show_default=False,
+    ),
+]
+
+
+def request_from(
+    target: str | None,
+    *,
+    algo: str | None,
+    env: str | None,
+    folder: str,
+    exp_id: int,
+    load_best: bool,
+    load_checkpoint: int | None,
+    load_last_checkpoint: bool,
+    env_kwargs: list[str] | None,
+    gym_packages: list[str] | None,
+    device: str,
+    unsafe_pickle_load: bool,
+) -> RunRequest:
+    """Collect the run-choosing options of enjoy, record and export into a request."""
+    from rlzoo_real.loading import RunRequest
+
+    return RunRequest(
+        target=target,
+        algo=algo,
+        env=env,
+        log_folder=folder,
+        exp_id=exp_id,
+        load_best=load_best,
+        load_checkpoint=load_checkpoint,
+        load_last_checkpoint=load_last_checkpoint,
+        env_kwargs=tuple(env_kwargs or ()),
+        gym_packages=tuple(gym_packages or ()),
+        device=device,
+        unsafe_pickle_load=unsafe_pickle_load,
+    )
+
+
+def describe(loaded: LoadedRun) -> str:
+    """``sac on Pendulum-v1, final model (400 steps trained), rl_zoo3 run``."""
+    steps = loaded.info.num_timesteps
+    trained = f" ({steps} steps trained)" if steps is not None else ""
+    origin = ", an rl_zoo3 run" if loaded.record and loaded.record.origin == "rl_zoo3" else ""
+    normalized = (
+        ", normalization statistics loaded and frozen" if loaded.spec.normalize is not None else ""
+    )
+    return f"{loaded.algo} on {loaded.env_id}, {loaded.choice.label}{trained}{origin}{normalized}"
+
+
+def enjoy(
+    target: Target = None,
+    algo: Algo = None,
+    env: Env = None,
+    folder: Folder = "logs",
+    exp_id: ExpId = 0,
+    load_best: LoadBest = False,
+    load_checkpoint: LoadCheckpoint = None,
+    load_last_checkpoint: LoadLastCheckpoint = False,
+    n_timesteps: NTimesteps = None,
+    n_episodes: NEpisodes = None,
+    n_envs: NEnvs = 1,
+    deterministic: Deterministic = True,
+    no_render: Annotated[
+        bool, typer.Option("--no-render", help="Do not open a window (headless replay).")
+    ] = False,
+    record_video: Annotated[
+        bool,
+        typer.Option(
+            "--record-video", help="Write an mp4 of the replay (offscreen, no window needed)."
+        ),
+    ] = False,
+    video_folder: VideoFolder = None,
+    seed: Seed = 0,
+    env_kwargs: EnvKwargs = None,
+    gym_packages: GymPackages = None,
+    device: Device = "auto",
+    num_threads: NumThreads = 1,
+    unsafe_pickle_load: Unsafe = False,
+) -> None:
+    """Replay a trained agent: env rebuilt as trained, episode returns and lengths printed."""
+    request = request_from(
+        target,
+        algo=algo,
+        env=env,
+        folder=folder,
+        exp_id=exp_id,
+        load_best=load_best,
+        load_checkpoint=load_checkpoint,
+        load_last_checkpoint=load_last_checkpoint,
+        env_kwargs=env_kwargs,
+        gym_packages=gym_packages,
+        device=device,
+        unsafe_pickle_load=unsafe_pickle_load,
+    )
+    _run(
+        request,
+        n_timesteps=n_timesteps,
+        n_episodes=n_episodes,
+        n_envs=n_envs,
+        deterministic=deterministic,
+        render=not no_render,
+        record_video=record_video,
+        video_folder=video_folder,
+        seed=seed,
+        num_threads=num_threads,
+    )
+
+
+def record(
+    target: Target = None,
+    algo: Algo = None,
+    env: Env = None,
+    folder: Folder = "logs",
+    exp_id: ExpId = 0,
+    load_best: LoadBest = False,
+    load_checkpoint: LoadCheckpoint = None,
+    load_last_checkpoint: LoadLastCheckpoint = False,
+    n_timesteps: NTimesteps = None,
+    n_episodes: NEpisodes = None,
+    n_envs: NEnvs = 1,
+    deterministic: Deterministic = True,
+    video_folder: VideoFolder = None,
+    seed: Seed = 0,
+    env_kwargs: EnvKwargs = None,
+    gym_packages: GymPackages = None,
+    device: Device = "auto",
+    num_threads: NumThreads = 1,
+    unsafe_pickle_load: Unsafe = False,
+) -> None:
+    """Film a trained agent: an mp4 of N steps, rendered offscreen (works headless)."""
+    request = request_from(
+        target,
+        algo=algo,
+        env=env,
+        folder=folder,
+        exp_id=exp_id,
+        load_best=load_best,
+        load_checkpoint=load_checkpoint,
+        load_last_checkpoint=load_last_checkpoint,
+        env_kwargs=env_kwargs,
+        gym_packages=gym_packages,
+        device=device,
+        unsafe_pickle_load=unsafe_pickle_load,
+    )
+    _run(
+        request,
+        n_timesteps=n_timesteps,
+        n_episodes=n_episodes,
+        n_envs=n_envs,
+        deterministic=deterministic,
+        render=False,
+        record_video=True,
+        video_folder=video_folder,
+        seed=seed,
+        num_threads=num_threads,
+    )
+
+
+def _run(
+    request: RunRequest,
+    *,
+    n_timesteps: int | None,
+    n_episodes: int | None,
+    n_envs: int,
+    deterministic: bool,
+    render: bool,
+    record_video: bool,
+    video_folder: str | None,
+    seed: int,
+    num_threads: int,
+) -> None:
+    from rlzoo_real.enjoy import ReplayOptions
+    from rlzoo_real.enjoy import enjoy as run_enjoy
+
+    if n_timesteps is None and n_episodes is None:
+        n_timesteps = 1000
+    options = ReplayOptions(
+        n_timesteps=n_timesteps,
+        n_episodes=n_episodes,
+        n_envs=n_envs,
+        deterministic=deterministic,
+        render=render,
+        seed=seed,
+        record_video=record_video,
+        video_folder=video_folder,
+        num_threads=num_threads,
+    )
+
+    def on_start(loaded: LoadedRun, remarks: list[str]) -> None:
+        for remark in remarks:
+            typer.echo(f"Note: {remark}", err=True)
+        limits = []
+        if options.n_timesteps is not None:
+            limits.append(f"{options.n_timesteps} steps")
+        if options.n_episodes is not None:
+            limits.append(f"{options.n_episodes} episodes")
+        actions = "deterministic" if deterministic else "stochastic"
+        envs = f"{n_envs} envs" if n_envs > 1 else "1 env"
+        typer.echo(f"Replaying {loaded.choice.path}: {describe(loaded)}")
+        typer.echo(f"{' or '.join(limits).capitalize()}, {actions} actions, seed {seed}, {envs}")
+
+    def on_episode(episode: Episode) -> None:
+        where = f" (env {episode.env_index})" if n_envs > 1 else ""
+        typer.echo(
+            f"Episode {episode.number}{where}: return {episode.episode_return:.2f}, "
+            f"length {episode.length}"
+        )
+
+    result = run_enjoy(request, options, on_start=on_start, on_episode=on_episode)
+    _summary(result)
+
+
+def _summary(result: ReplayResult) -> None:
+    import numpy as np
+
+    for part in result.unfinished:
+        typer.echo(
+            f"Unfinished at the end (env {part.env_index}): return so far "
+            f"{part.episode_return:.2f} after {part.length} steps"
+        )
+    if result.episodes:
+        returns, lengths = np.array(result.returns), np.array(result.lengths)
+        typer.echo(
+            f"Summary: {len(returns)} episode{'s' if len(returns) > 1 else ''} in "
+            f"{result.steps} steps, return "
+            f"{returns.mean():.2f} +/- {returns.std():.2f} (min {returns.min():.2f}, "
+            f"max {returns.max():.2f}), length {lengths.mean():.1f} +/- {lengths.std():.1f}"
+        )
+    else:
+        typer.echo(f"Summary: no episode finished in {result.steps} steps (raise -n).")
+    if result.video is not None:
+        typer.echo(f"Video: {result.video} ({result.frames} frames)")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``enjoy`` and ``record`` to the ``realzoo`` app."""
+    app.command("enjoy")(user_errors(enjoy))
+    app.command("record")(user_errors(record))

@@ -1,0 +1,347 @@
+"""Reading a run's files without running code from them.
+
+A run folder holds three kinds of files that other tools read with pickle: the RL
+Zoo's ``args.yml``/``config.yml`` (Python-object YAML tags, read by the Zoo with
+``yaml.UnsafeLoader``), the model zip's ``data`` entry (cloudpickle) and
+``vecnormalize.pkl`` (pickle). Each reader here constructs plain data only:
+
+- :func:`read_run_yaml`: a SafeLoader that builds the Zoo's ``OrderedDict``, tuples and
+  known class names (``nn.ReLU``) as plain values and refuses any other Python tag;
+- :func:`inspect_model_file`: the zip's ``data`` entry read as JSON text, nothing
+  deserialized (the weights themselves are read by ``model.set_parameters``, which uses
+  ``torch.load(weights_only=True)``);
+- :func:`read_normalization`: a restricted unpickler that knows numpy arrays, puts plain
+  stand-ins in place of the few classes such a file names, and refuses every other global.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import re
+import zipfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from rlzoo_real.errors import UserError
+
+__all__ = [
+    "UNSAFE_FLAG",
+    "apply_normalization",
+    "ModelFileInfo",
+    "NormalizationStats",
+    "inspect_model_file",
+    "read_normalization",
+    "read_run_yaml",
+]
+
+#: The command-line flag that turns plain pickle loading on.
+UNSAFE_FLAG = "--unsafe-pickle-load"
+_READ_ERRORS = (
+    OSError,
+    EOFError,
+    pickle.UnpicklingError,
+    AttributeError,
+    ValueError,
+    TypeError,
+    IndexError,
+    KeyError,
+    ImportError,
+)
+
+
+# -- args.yml / config.yml ------------------------------------------------------
+
+_PY_TAG = "tag:yaml.org,2002:python/"
+
+
+class _UnsafeTag(Exception):
+    pass
+
+
+@cache
+def _run_yaml_loader() -> type:
+    import yaml
+
+    class RunYamlLoader(yaml.SafeLoader):
+        """SafeLoader plus the few Python tags the RL Zoo writes, built as plain data."""
+
+    def ordered_dict(loader: Any, node: Any) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            mapping = loader.construct_mapping(node, deep=True)
+            if set(mapping) - {"args"}:
+                raise _UnsafeTag(f"{node.tag} with {sorted(mapping)}")
+            args = mapping.get("args") or []
+        else:
+            args = loader.construct_sequence(node, deep=True)
+        pairs = args[0] if args else []
+        if len(args) > 1 or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
+            raise _UnsafeTag(f"{node.tag} that is not a list of key-value pairs")
+        return {key: value for key, value in pairs}
+
+    def python_tuple(loader: Any, node: Any) -> tuple[Any, ...]:
+        return tuple(loader.construct_sequence(node, deep=True))
+
+    def python_name(loader: Any, suffix: str, node: Any) -> Any:
+        name = _known_name_for(suffix)
+        if name is None:
+            raise _UnsafeTag(f"{_PY_TAG}name:{suffix}")
+        from rlzoo_real.literals import KnownName
+
+        return KnownName(name)
+
+    def other_python_tag(loader: Any, suffix: str, node: Any) -> Any:
+        raise _UnsafeTag(_PY_TAG + suffix)
+
+    RunYamlLoader.add_constructor(_PY_TAG + "object/apply:collections.OrderedDict", ordered_dict)
+    RunYamlLoader.add_constructor(_PY_TAG + "tuple", python_tuple)
+    RunYamlLoader.add_multi_constructor(_PY_TAG + "name:", python_name)
+    RunYamlLoader.add_multi_constructor(_PY_TAG, other_python_tag)
+    return RunYamlLoader
+
+
+def _known_name_for(dotted: str) -> str | None:
+    """``torch.nn.modules.activation.ReLU`` -> ``nn.ReLU`` (a name the safe parser knows)."""
+    from rlzoo_real.literals import KNOWN_NAMES
+
+    module, _, attr = dotted.rpartition(".")
+    for name, target in KNOWN_NAMES.items():
+        target_module, target_attr = target.split(":")
+        if target_attr == attr and module.split(".")[0] == target_module.split(".")[0]:
+            return name
+    return None
+
+
+def read_run_yaml(path: Path) -> Any:
+    """Read ``args.yml`` or ``config.yml`` of a realzoo or RL Zoo run, constructing no object.
+
+    realzoo writes plain YAML. The RL Zoo writes ``yaml.dump`` of an ``OrderedDict``
+    (``!!python/object/apply:collections.OrderedDict``), tuples and, for values given on
+    its command line, class names (``!!python/name:torch.nn.modules.activation.ReLU``).
+    Those are read as a dict, a tuple and a known name; every other Python tag is refused.
+
+    Raises:
+        UserError: malformed YAML, or a Python tag that would construct an object.
+    """
+    import yaml
+
+    try:
+        text = path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"Cannot read {str(path)!r}: {exc}.") from None
+    try:
+        return yaml.load(text, Loader=_run_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+    except _UnsafeTag as exc:
+        raise UserError(
+            f"{str(path)!r} holds the YAML tag {exc}, which would construct a Python object; "
+            "realzoo reads run files without running code from them and accepts only the tags "
+            "the RL Zoo writes (OrderedDict, tuple, known class names such as nn.ReLU)."
+        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise UserError(f"Malformed YAML in {str(path)!r}{where}: {problem}.") from None
+
+
+# -- the model file ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ModelFileInfo:
+    """What a Stable-Baselines3 zip says about itself, read as JSON text (nothing unpickled).
+
+    Attributes:
+        policy_module: module of the saved policy class, e.g. ``stable_baselines3.sac.policies``.
+        num_timesteps: steps the model was trained for.
+        observation_shape: shape of the observation space it was trained on.
+        action_space: class name of its action space (``Box``, ``Discrete``, ...).
+    """
+
+    policy_module: str | None
+    num_timesteps: int | None
+    observation_shape: tuple[int, ...] | None
+    action_space: str | None
+
+
+def inspect_model_file(path: Path) -> ModelFileInfo:
+    """Check that ``path`` is a Stable-Baselines3 model and read its description.
+
+    Raises:
+        UserError: not a zip, or a zip without the parts of an SB3 model.
+    """
+    bad = (
+        f"{str(path)!r} is not a Stable-Baselines3 model (a corrupt or truncated zip, or "
+        "another kind of file)"
+    )
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "policy.pth" not in names or "data" not in names:
+                raise UserError(f"{bad}: it lacks policy.pth or data.")
+            data = json.loads(archive.read("data"))
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
+        raise UserError(f"{bad}: {exc}.") from None
+    if not isinstance(data, dict):
+        raise UserError(f"{bad}: its data entry is not a mapping.")
+
+    def entry(key: str) -> dict[str, Any]:
+        value = data.get(key)
+        return value if isinstance(value, dict) else {}
+
+    shape = entry("observation_space").get("_shape")
+    space_type = str(entry("action_space").get(":type:", ""))
+    match = re.search(r"\.(\w+)'>", space_type)
+    steps = data.get("num_timesteps")
+    return ModelFileInfo(
+        policy_module=entry("policy_class").get("__module__"),
+        num_timesteps=int(steps) if isinstance(steps, int) else None,
+        observation_shape=tuple(int(s) for s in shape) if isinstance(shape, list) else None,
+        action_space=match.group(1) if match else None,
+    )
+
+
+# -- normalization statistics ----------------------------------------------------------------
+
+
+class _State:
+    """Stand-in for a pickled object whose state is only read (VecNormalize, spaces, RNGs)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.state: dict[str, Any] = {}
+
+    def __setstate__(self, state: Any) -> None:
+        if isinstance(state, tuple) and len(state) == 2 and isinstance(state[1], dict):
+            state = {**(state[0] or {}), **state[1]}  # (dict, slots) form
+        self.state = state if isinstance(state, dict) else {"value": state}
+
+
+_NUMPY_GLOBALS = {
+    ("numpy", "ndarray"),
+    ("numpy", "dtype"),
+    ("numpy._core.multiarray", "_reconstruct"),
+    ("numpy._core.multiarray", "scalar"),
+    ("collections", "OrderedDict"),
+    ("_codecs", "encode"),
+}
+#: Packages whose classes a vecnormalize.pkl names; they are read as plain :class:`_State`.
+_STANDIN_PACKAGES = (
+    "stable_baselines3.common.vec_env.vec_normalize",
+    "stable_baselines3.common.running_mean_std",
+    "gymnasium.spaces",
+    "numpy.random",
+)
+
+
+class _StatsUnpickler(pickle.Unpickler):
+    """Knows numpy arrays; a VecNormalize's own classes become :class:`_State`; refuses others."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module.startswith("numpy.core."):  # numpy 1.x names; numpy 2 warns on them
+            module = "numpy._core." + module.removeprefix("numpy.core.")
+        if (module, name) in _NUMPY_GLOBALS:
+            return super().find_class(module, name)
+        if any(module == p or module.startswith(p + ".") for p in _STANDIN_PACKAGES):
+            return _State
+        raise _UnsafeTag(f"{module}.{name}")
+
+
+@dataclass(frozen=True)
+class NormalizationStats:
+    """Observation and return statistics of a ``VecNormalize`` (``vecnormalize.pkl``)."""
+
+    obs_rms: Any  # {"mean", "var", "count"} or a dict of those by observation key
+    ret_rms: Mapping[str, Any] | None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+
+
+def read_normalization(path: Path, *, unsafe: bool = False) -> NormalizationStats:
+    """Read normalization statistics saved by ``VecNormalize.save`` (realzoo or RL Zoo).
+
+    Args:
+        path: the ``.pkl`` file.
+        unsafe: use plain ``pickle`` (runs code from the file) instead of the restricted reader.
+
+    Raises:
+        UserError: unreadable or corrupt file, or one that names classes it should not.
+    """
+    try:
+        with path.open("rb") as handle:
+            if unsafe:
+                obj: Any = pickle.load(handle)  # noqa: S301 - the user asked for it
+            else:
+                obj = _StatsUnpickler(handle).load()
+    except _UnsafeTag as exc:
+        raise UserError(
+            f"{str(path)!r} names {exc}, which is not part of normalization statistics; realzoo "
+            f"does not unpickle it. If you trust the file, pass {UNSAFE_FLAG}."
+        ) from None
+    except _READ_ERRORS as exc:
+        raise UserError(f"Cannot read normalization statistics {str(path)!r}: {exc!r}.") from None
+    state = obj.state if isinstance(obj, _State) else getattr(obj, "__dict__", {})
+    if "obs_rms" not in state:
+        raise UserError(
+            f"{str(path)!r} is not normalization statistics saved by VecNormalize (no obs_rms)."
+        )
+
+    def rms(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {key: rms(v) for key, v in value.items()}
+        fields = value.state if isinstance(value, _State) else vars(value)
+        return {k: fields[k] for k in ("mean", "var", "count")}
+
+    keys = ("norm_obs", "norm_obs_keys", "clip_obs", "clip_reward", "gamma", "epsilon")
+    ret = state.get("ret_rms")
+    try:
+        return NormalizationStats(
+            obs_rms=rms(state["obs_rms"]),
+            ret_rms=rms(ret) if ret is not None else None,
+            settings={k: state[k] for k in keys if k in state},
+        )
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise UserError(
+            f"{str(path)!r} is not normalization statistics saved by VecNormalize ({exc!r})."
+        ) from None
+
+
+def apply_normalization(env: Any, stats: NormalizationStats, path: Path) -> None:
+    """Put saved statistics into the VecNormalize of ``env`` and freeze it.
+
+    Raises:
+        UserError: statistics of another observation shape.
+    """
+    import numpy as np
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    venv = env
+    while not isinstance(venv, VecNormalize):
+        venv = getattr(venv, "venv", None)
+        if venv is None:
+            return
+
+    def fill(target: Any, source: Any) -> None:
+        if isinstance(source, dict) and "mean" not in source:
+            for key, value in source.items():
+                if key in target:
+                    fill(target[key], value)
+            return
+        mean = np.asarray(source["mean"], dtype=np.float64)
+        if mean.shape != target.mean.shape:
+            raise UserError(
+                f"The normalization statistics {str(path)!r} are for observations of shape "
+                f"{mean.shape}, but the env gives {target.mean.shape}."
+            )
+        target.mean = mean
+        target.var = np.asarray(source["var"], dtype=np.float64)
+        target.count = float(source["count"])
+
+    fill(venv.obs_rms, stats.obs_rms)
+    if stats.ret_rms is not None:
+        fill(venv.ret_rms, stats.ret_rms)
+    for key, value in stats.settings.items():
+        setattr(venv, key, value)
+    venv.training = False
+    venv.norm_reward = False
