@@ -1,0 +1,351 @@
+"""``realzoo plot``: training and evaluation curves, rliable aggregates, results tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rlzoo_real.cli._common import user_errors
+
+if TYPE_CHECKING:
+    from rlzoo_real.plotting.views import Bootstrap, Selection, ViewOutput
+
+__all__ = ["plot_app", "register"]
+
+plot_app = typer.Typer(
+    name="plot",
+    help="Figures and tables from run folders: train, eval, aggregate (rliable), table, all.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+_BOOT = "Confidence intervals"
+_SEL = "Which runs"
+
+LogFolders = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--log-folder",
+        "-f",
+        metavar="DIR",
+        help="Root of the log tree (default: logs). Repeat -f to compare several.",
+        rich_help_panel=_SEL,
+    ),
+]
+Algos = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--algos", metavar="ALGO ...", help="Algorithms (default: all).", rich_help_panel=_SEL
+    ),
+]
+Envs = Annotated[
+    list[str] | None,
+    typer.Option("--envs", metavar="ENV ...", help="Env ids (default: all).", rich_help_panel=_SEL),
+]
+GroupBy = Annotated[
+    str,
+    typer.Option(
+        "--group-by",
+        help="config: runs of an algorithm with other -params/--env-kwargs/--conf-file get "
+        "their own label; algo: one label per algorithm.",
+        rich_help_panel=_SEL,
+    ),
+]
+MinSteps = Annotated[
+    int,
+    typer.Option(
+        "--min-timesteps",
+        help="Leave out runs whose last evaluation is before this step.",
+        rich_help_panel=_SEL,
+    ),
+]
+MaxSteps = Annotated[
+    int | None,
+    typer.Option("--max-timesteps", help="Ignore data after this step.", rich_help_panel=_SEL),
+]
+Output = Annotated[
+    str, typer.Option("--output", "-o", help="Folder for the figures, tables and data files.")
+]
+Format = Annotated[str, typer.Option("--format", help="Figure format: png, pdf or svg.")]
+Data = Annotated[
+    str | None,
+    typer.Option(
+        "--data",
+        help="Redraw from the .npz a previous call saved in its output folder, reading no log.",
+    ),
+]
+Reps = Annotated[int, typer.Option("--reps", help="Bootstrap resamples.", rich_help_panel=_BOOT)]
+Ci = Annotated[float, typer.Option("--ci", help="Interval coverage.", rich_help_panel=_BOOT)]
+Seed = Annotated[
+    int,
+    typer.Option(
+        "--seed", help="Seed of the bootstrap: same seed, same intervals.", rich_help_panel=_BOOT
+    ),
+]
+PerRun = Annotated[bool, typer.Option("--per-run", help="One line per run instead of the mean.")]
+References = Annotated[
+    str | None,
+    typer.Option(
+        "--references",
+        help="YAML file of reference returns per env, added to the built-in table: "
+        "'MyEnv-v0: {random: -50, expert: 120}'.",
+    ),
+]
+Normalize = Annotated[
+    str,
+    typer.Option(
+        "--normalize",
+        help="reference: (return - random) / (expert - random) per env; none: raw returns.",
+    ),
+]
+Engine = Annotated[
+    str,
+    typer.Option(
+        "--bootstrap",
+        help="fast: vectorized, the same draws as rliable; rliable: rliable's own (slow) code.",
+        rich_help_panel=_BOOT,
+    ),
+]
+Window = Annotated[
+    int, typer.Option("--window", "-w", help="Episodes in the moving average of training returns.")
+]
+
+
+def _selection(
+    log_folder: list[str] | None,
+    algos: list[str] | None,
+    envs: list[str] | None,
+    group_by: str = "config",
+    min_timesteps: int = 0,
+    max_timesteps: int | None = None,
+) -> Selection:
+    from rlzoo_real.plotting.views import Selection
+
+    return Selection(
+        log_folders=[Path(f) for f in (log_folder or ["logs"])],
+        algos=list(algos or []),
+        envs=list(envs or []),
+        group_by=group_by,
+        min_timesteps=min_timesteps,
+        max_timesteps=max_timesteps,
+    )
+
+
+def _boot(reps: int, ci: float, seed: int) -> Bootstrap:
+    from rlzoo_real.plotting.views import Bootstrap
+
+    return Bootstrap(reps=reps, ci=ci, seed=seed)
+
+
+def _report(out: ViewOutput) -> None:
+    for note in out.notes:
+        typer.echo(f"Note: {note}", err=True)
+    if out.summary:
+        typer.echo(out.summary)
+    for path in out.files:
+        typer.echo(f"Wrote {path}")
+
+
+def _redraw(
+    data: str, output: str, fmt: str, view: str, algos: list[str] | None, envs: list[str] | None
+) -> None:
+    from rlzoo_real.plotting.views import redraw
+
+    _report(redraw(Path(data), Path(output), fmt, view=view, algos=algos or [], envs=envs or []))
+
+
+@plot_app.command("train")
+@user_errors
+def train(
+    log_folder: LogFolders = None,
+    algos: Algos = None,
+    envs: Envs = None,
+    output: Output = "plots",
+    fmt: Format = "png",
+    x_axis: Annotated[
+        str, typer.Option("--x-axis", "-x", help="steps, episodes or time (wall clock).")
+    ] = "steps",
+    window: Window = 100,
+    per_run: PerRun = False,
+    band: Annotated[
+        str, typer.Option("--band", help="Spread over runs: std, se, minmax, ci or none.")
+    ] = "std",
+    group_by: GroupBy = "config",
+    max_timesteps: MaxSteps = None,
+    reps: Reps = 2000,
+    ci: Ci = 0.95,
+    seed: Seed = 0,
+    data: Data = None,
+) -> None:
+    """Training curves from the monitor files: mean and spread over seeds, or one line per run."""
+    from rlzoo_real.plotting.views import train_view
+
+    if data:
+        _redraw(data, output, fmt, "train", algos, envs)
+        return
+    _report(
+        train_view(
+            _selection(log_folder, algos, envs, group_by, 0, max_timesteps),
+            Path(output),
+            fmt,
+            x_axis=x_axis,
+            window=window,
+            per_run=per_run,
+            band=band,
+            boot=_boot(reps, ci, seed),
+        )
+    )
+
+
+@plot_app.command("eval")
+@user_errors
+def evaluation(
+    log_folder: LogFolders = None,
+    algos: Algos = None,
+    envs: Envs = None,
+    output: Output = "plots",
+    fmt: Format = "png",
+    per_run: PerRun = False,
+    band: Annotated[
+        str, typer.Option("--band", help="ci (bootstrap CI of the mean), std, se, minmax or none.")
+    ] = "ci",
+    group_by: GroupBy = "config",
+    min_timesteps: MinSteps = 0,
+    max_timesteps: MaxSteps = None,
+    reps: Reps = 2000,
+    ci: Ci = 0.95,
+    seed: Seed = 0,
+    data: Data = None,
+) -> None:
+    """Evaluation curves (evaluations.npz) over seeds, with confidence bands."""
+    from rlzoo_real.plotting.views import eval_view
+
+    if data:
+        _redraw(data, output, fmt, "eval", algos, envs)
+        return
+    _report(
+        eval_view(
+            _selection(log_folder, algos, envs, group_by, min_timesteps, max_timesteps),
+            Path(output),
+            fmt,
+            per_run=per_run,
+            band=band,
+            boot=_boot(reps, ci, seed),
+        )
+    )
+
+
+@plot_app.command("aggregate")
+@user_errors
+def aggregate(
+    log_folder: LogFolders = None,
+    algos: Algos = None,
+    envs: Envs = None,
+    output: Output = "plots",
+    fmt: Format = "png",
+    references: References = None,
+    normalize: Normalize = "reference",
+    group_by: GroupBy = "config",
+    min_timesteps: MinSteps = 0,
+    max_timesteps: MaxSteps = None,
+    reps: Reps = 2000,
+    ci: Ci = 0.95,
+    seed: Seed = 0,
+    engine: Engine = "fast",
+    data: Data = None,
+) -> None:
+    """rliable metrics across envs and seeds: IQM, median, mean, optimality gap, performance
+    profiles, probability of improvement, IQM sample-efficiency curves."""
+    from rlzoo_real.plotting.views import aggregate_view
+
+    if data:
+        _redraw(data, output, fmt, "aggregate", algos, envs)
+        return
+    _report(
+        aggregate_view(
+            _selection(log_folder, algos, envs, group_by, min_timesteps, max_timesteps),
+            Path(output),
+            fmt,
+            references=Path(references) if references else None,
+            normalize=normalize,
+            engine=engine,
+            boot=_boot(reps, ci, seed),
+        )
+    )
+
+
+@plot_app.command("table")
+@user_errors
+def table(
+    log_folder: LogFolders = None,
+    algos: Algos = None,
+    envs: Envs = None,
+    output: Output = "plots",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="Accepted for symmetry; tables are always CSV, Markdown, LaTeX."
+        ),
+    ] = "png",
+    group_by: GroupBy = "config",
+    min_timesteps: MinSteps = 0,
+    max_timesteps: MaxSteps = None,
+    reps: Reps = 2000,
+    ci: Ci = 0.95,
+    seed: Seed = 0,
+) -> None:
+    """Final and best return per algorithm and env (mean, bootstrap CI, std) as CSV,
+    Markdown and LaTeX."""
+    from rlzoo_real.plotting.views import check_format, table_view
+
+    check_format(fmt, figures=False)
+    _report(
+        table_view(
+            _selection(log_folder, algos, envs, group_by, min_timesteps, max_timesteps),
+            Path(output),
+            boot=_boot(reps, ci, seed),
+        )
+    )
+
+
+@plot_app.command("all")
+@user_errors
+def all_views(
+    log_folder: LogFolders = None,
+    algos: Algos = None,
+    envs: Envs = None,
+    output: Output = "plots",
+    fmt: Format = "png",
+    references: References = None,
+    normalize: Normalize = "reference",
+    window: Window = 100,
+    group_by: GroupBy = "config",
+    min_timesteps: MinSteps = 0,
+    max_timesteps: MaxSteps = None,
+    reps: Reps = 2000,
+    ci: Ci = 0.95,
+    seed: Seed = 0,
+    engine: Engine = "fast",
+) -> None:
+    """Every view at once (train, eval, aggregate, table), reading the logs once."""
+    from rlzoo_real.plotting.views import all_views as run_all
+
+    _report(
+        run_all(
+            _selection(log_folder, algos, envs, group_by, min_timesteps, max_timesteps),
+            Path(output),
+            fmt,
+            references=Path(references) if references else None,
+            normalize=normalize,
+            engine=engine,
+            window=window,
+            boot=_boot(reps, ci, seed),
+        )
+    )
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``plot`` (with its subcommands) to the ``realzoo`` app."""
+    app.add_typer(plot_app, name="plot")

@@ -1,0 +1,500 @@
+"""Sweeps: many ``realzoo train`` runs (algorithms x envs x settings x seeds) in parallel.
+
+Each job is an ordinary ``realzoo train`` process with an explicit ``--seed`` writing
+an ordinary run folder, so ``realzoo plot`` and ``realzoo runs`` read a sweep like any
+other log tree. A grid over hyperparameters or env kwargs is written by repeating a
+key: ``-params learning_rate:1e-3 learning_rate:3e-4 n_steps:256`` gives two settings.
+
+Re-running the same sweep skips the jobs already finished: a job is done when a run
+folder's ``args.yml`` records the same request (algorithm, env, seed, overrides and
+training options) and its manifest says ``finished``. A job whose run was stopped
+(Ctrl-C, SIGTERM, ``--time-limit``) continues with ``realzoo train --resume`` from its
+latest checkpoint; a failed run is trained again in a new run folder (the old one stays
+for inspection).
+
+Each job's output is appended to ``<log_folder>/sweep_logs/<job>.log``; a failed job makes the
+sweep exit non-zero with the path of that log. A summary of every sweep is written next
+to the logs as ``sweep_<time>.yml``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rlzoo_real.errors import UserError
+from rlzoo_real.runs import RunFolder, env_folder_name, find_run_folders
+
+if TYPE_CHECKING:
+    from rlzoo_real.training import TrainArgs
+
+__all__ = [
+    "MATCH_KEYS",
+    "Job",
+    "JobOutcome",
+    "SweepResult",
+    "expand_grid",
+    "make_jobs",
+    "parse_seeds",
+    "run_sweep",
+    "train_argv",
+]
+
+#: Fields of ``args.yml`` that must match for a finished run to count as a sweep job.
+MATCH_KEYS = (
+    "algo",
+    "env",
+    "seed",
+    "hyperparams",
+    "env_kwargs",
+    "eval_env_kwargs",
+    "n_timesteps",
+    "conf_file",
+    "eval_freq",
+    "eval_episodes",
+    "n_eval_envs",
+    "save_freq",
+    "vec_env",
+    "device",
+    "num_threads",
+    "gym_packages",
+    "trained_agent",
+)
+LOG_DIR = "sweep_logs"
+_POLL_S = 0.1
+#: exit statuses of a run that stopped cleanly and can be resumed: SIGINT, SIGTERM, time limit
+_STOPPED_CODES = (130, 143, 75)
+_GRACE_S = 120.0
+
+
+def parse_seeds(words: Sequence[str]) -> list[int]:
+    """``["0-4"]`` -> ``[0, 1, 2, 3, 4]``; ``["0", "1", "7"]`` -> ``[0, 1, 7]`` (no repeats).
+
+    Raises:
+        UserError: on a word that is neither ``N`` nor ``A-B`` with ``A <= B``.
+    """
+    seeds: list[int] = []
+    for word in words:
+        for part in str(word).split(","):
+            part = part.strip()
+            first, dash, last = part.partition("-")
+            try:
+                lo = int(first)
+                hi = int(last) if dash else lo
+            except ValueError:
+                lo, hi = -1, -2
+            if lo < 0 or hi < lo:
+                raise UserError(
+                    f"--seeds takes numbers and ranges such as '0-4' or '0 1 2', got {part!r}."
+                )
+            seeds.extend(s for s in range(lo, hi + 1) if s not in seeds)
+    if not seeds:
+        raise UserError("--seeds is empty; give seeds such as '--seeds 0-4'.")
+    return seeds
+
+
+def expand_grid(words: Sequence[str], *, option: str) -> list[tuple[str, ...]]:
+    """Every combination of ``key:value`` words, a repeated key giving alternatives.
+
+    ``["lr:1", "lr:2", "n:3"]`` -> ``[("lr:1", "n:3"), ("lr:2", "n:3")]``.
+
+    Raises:
+        UserError: a word without ``key:``.
+    """
+    values: dict[str, list[str]] = {}
+    for word in words:
+        key, sep, _ = word.partition(":")
+        if not sep or not key.strip():
+            raise UserError(
+                f"{option} expects words of the form key:value (repeat a key for a grid: "
+                f"{option} learning_rate:1e-3 learning_rate:3e-4), got {word!r}."
+            )
+        alternatives = values.setdefault(key.strip(), [])
+        if word not in alternatives:
+            alternatives.append(word)
+    return [tuple(combo) for combo in itertools.product(*values.values())]
+
+
+@dataclass(frozen=True)
+class Job:
+    """One training run of a sweep."""
+
+    args: TrainArgs
+
+    @property
+    def name(self) -> str:
+        """``ppo CartPole-v1 seed 0 learning_rate:0.001``."""
+        extra = " ".join([*self.args.hyperparams, *self.args.env_kwargs])
+        return f"{self.args.algo} {self.args.env} seed {self.args.seed}" + (
+            f" {extra}" if extra else ""
+        )
+
+    @property
+    def slug(self) -> str:
+        """A file name for the job's log, the same every time the sweep is run."""
+        base = f"{self.args.algo}_{env_folder_name(self.args.env)}_seed{self.args.seed}"
+        overrides = [*self.args.hyperparams, "|", *self.args.env_kwargs]
+        if self.args.hyperparams or self.args.env_kwargs:
+            digest = hashlib.sha1("\n".join(overrides).encode()).hexdigest()[:8]
+            base += f"_{digest}"
+        return base
+
+    def match_key(self) -> str:
+        """What ``args.yml`` of a run of this job records, as a canonical string."""
+        return _match_key(dataclasses.asdict(self.args))
+
+
+def _match_key(args: dict[str, Any]) -> str:
+    return json.dumps({k: args.get(k) for k in MATCH_KEYS}, sort_keys=True, default=str)
+
+
+def make_jobs(
+    *,
+    algos: Sequence[str],
+    envs: Sequence[str],
+    seeds: Sequence[int],
+    hyperparams: Sequence[str] = (),
+    env_kwargs: Sequence[str] = (),
+    template: TrainArgs,
+) -> list[Job]:
+    """The job grid: algorithms x envs x hyperparameter settings x env kwargs x seeds.
+
+    Args:
+        template: the training options every job shares (log folder, steps, evaluation);
+            its ``algo``, ``env``, ``seed``, ``hyperparams`` and ``env_kwargs`` are replaced.
+    """
+    if not algos or not envs:
+        raise UserError(
+            "A sweep needs --algos and --envs (e.g. --algos ppo a2c --envs CartPole-v1)."
+        )
+    jobs: list[Job] = []
+    seen: set[str] = set()
+    for algo, env, hp, ek, seed in itertools.product(
+        algos,
+        envs,
+        expand_grid(hyperparams, option="-params"),
+        expand_grid(env_kwargs, option="--env-kwargs"),
+        seeds,
+    ):
+        args = dataclasses.replace(
+            template, algo=algo, env=env, seed=seed, hyperparams=list(hp), env_kwargs=list(ek)
+        )
+        job = Job(args)
+        if job.match_key() not in seen:  # --algos ppo ppo
+            seen.add(job.match_key())
+            jobs.append(job)
+    return jobs
+
+
+#: ``realzoo train`` flags for the fields of :class:`~rlzoo_real.training.TrainArgs` a
+#: sweep passes on; any other field set to a non-default value is refused.
+_FLAGS = {
+    "log_folder": "-f",
+    "n_timesteps": "-n",
+    "eval_freq": "--eval-freq",
+    "eval_episodes": "--eval-episodes",
+    "n_eval_envs": "--n-eval-envs",
+    "save_freq": "--save-freq",
+    "keep_checkpoints": "--keep-checkpoints",
+    "seed": "--seed",
+    "conf_file": "--conf-file",
+    "vec_env": "--vec-env",
+    "device": "--device",
+    "num_threads": "--num-threads",
+    "trained_agent": "-i",
+    "verbose": "--verbose",
+    "hyperparams": "-params",
+    "env_kwargs": "--env-kwargs",
+    "eval_env_kwargs": "--eval-env-kwargs",
+    "gym_packages": "--gym-packages",
+}
+
+
+def train_argv(args: TrainArgs) -> list[str]:
+    """The ``realzoo train`` arguments that reproduce ``args`` (defaults left out).
+
+    Raises:
+        UserError: when ``args`` sets an option a sweep does not pass on.
+    """
+    from rlzoo_real.training import TrainArgs
+
+    defaults = TrainArgs(algo=args.algo, env=args.env)
+    argv = ["train", "--algo", args.algo, "--env", args.env]
+    unsupported = []
+    for item in dataclasses.fields(TrainArgs):
+        name = item.name
+        value = getattr(args, name)
+        if name in ("algo", "env") or (value == getattr(defaults, name) and name != "seed"):
+            continue
+        flag = _FLAGS.get(name)
+        if flag is None:
+            unsupported.append(name)
+        elif isinstance(value, list):
+            for word in value:
+                argv += [flag, str(word)]
+        elif value is not None:
+            argv += [flag, str(value)]
+    if unsupported:
+        raise UserError(f"A sweep does not pass on {', '.join(unsupported)}.")
+    return argv
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    """How one job ended: ``finished``, ``failed``, ``stopped`` (resumable), ``skipped`` or
+    ``not started``."""
+
+    job: Job
+    status: str
+    log: Path | None
+    run: Path | None = None
+    exit_code: int | None = None
+    seconds: float = 0.0
+    last_lines: tuple[str, ...] = ()
+
+
+@dataclass
+class SweepResult:
+    """Every job's outcome, and where the sweep summary was written."""
+
+    outcomes: list[JobOutcome] = field(default_factory=list)
+    summary_file: Path | None = None
+    interrupted: bool = False
+    signal_number: int = 2
+
+    def by_status(self, status: str) -> list[JobOutcome]:
+        """The outcomes with this status."""
+        return [o for o in self.outcomes if o.status == status]
+
+    @property
+    def exit_code(self) -> int:
+        """128 + the signal when interrupted (130: Ctrl-C, 143: SIGTERM), 1 when a job failed,
+        75 when a job stopped (run the sweep again to resume it), else 0."""
+        if self.interrupted:
+            return 128 + self.signal_number
+        if self.by_status("failed"):
+            return 1
+        return 75 if self.by_status("stopped") else 0
+
+
+def finished_runs(
+    log_folder: Path, jobs: Sequence[Job], *, status: str = "finished"
+) -> dict[str, RunFolder]:
+    """Run folders in ``log_folder`` whose manifest has ``status``, by the match key of the
+    job they ran (for ``stopped``, only those with a checkpoint to resume from)."""
+    from rlzoo_real.runs import read_run_args, read_run_manifest
+
+    algos = sorted({job.args.algo for job in jobs})
+    envs = sorted({job.args.env for job in jobs})
+    found: dict[str, RunFolder] = {}
+    for _, run in find_run_folders(log_folder, algos=algos, envs=envs):
+        manifest = read_run_manifest(run)
+        if not manifest or manifest.get("status") != status:
+            continue
+        if status == "stopped" and not run.checkpoint_index.is_file():
+            continue
+        args = read_run_args(run)
+        if args is not None:
+            found.setdefault(_match_key(args), run)
+    return found
+
+
+def check_jobs(jobs: Sequence[Job]) -> None:
+    """Check each distinct setting once (names, files, hyperparameters, env kwargs), so a
+    mistake is one clear error before any process starts.
+
+    Raises:
+        UserError: the first mistake found, naming the job.
+    """
+    from rlzoo_real.training import prepare
+
+    seen = set()
+    for job in jobs:
+        key = (job.args.algo, job.args.env, tuple(job.args.hyperparams), tuple(job.args.env_kwargs))
+        if key in seen:
+            continue
+        seen.add(key)
+        try:
+            prepare(job.args)
+        except UserError as exc:
+            raise UserError(f"Sweep job '{job.name}': {exc}") from None
+
+
+def _tail(path: Path, n: int = 5) -> tuple[str, ...]:
+    try:
+        lines = path.read_text(errors="replace").splitlines()
+    except OSError:
+        return ()
+    errors = [line for line in lines if line.startswith("Error:")]
+    picked = errors[-1:] or [line for line in lines if line.strip()][-n:]
+    return tuple(line.strip() for line in picked)
+
+
+def run_sweep(
+    jobs: Sequence[Job],
+    *,
+    log_folder: Path,
+    n_workers: int = 1,
+    on_event: Callable[[str], None] = print,
+    command: str = "",
+) -> SweepResult:
+    """Run the jobs not finished yet, ``n_workers`` processes at a time.
+
+    Ctrl-C (SIGINT) or SIGTERM stops starting jobs and passes the signal once to each
+    running job, which checkpoints and exits; the sweep then reports and returns (exit 130).
+
+    Args:
+        jobs: from :func:`make_jobs`.
+        log_folder: the log tree the jobs write into (for skipping finished jobs).
+        n_workers: processes at once.
+        on_event: receives one line per event (start, end, failure).
+        command: the command line, recorded in the summary.
+    """
+    from rlzoo_real.provenance import now_iso
+    from rlzoo_real.runs import write_yaml_atomic
+
+    if n_workers < 1:
+        raise UserError(f"--n-workers must be at least 1, got {n_workers}.")
+    result = SweepResult()
+    done = finished_runs(log_folder, jobs)
+    stopped = finished_runs(log_folder, jobs, status="stopped")
+    todo = []
+    for job in jobs:
+        run = done.get(job.match_key())
+        if run is not None:
+            result.outcomes.append(JobOutcome(job, "skipped", None, run.path))
+        else:
+            todo.append(job)
+    resumes = {job.slug: stopped[job.match_key()] for job in todo if job.match_key() in stopped}
+    logs = log_folder / LOG_DIR
+    logs.mkdir(parents=True, exist_ok=True)
+    skipped = len(jobs) - len(todo)
+    plan = (
+        f"{len(todo)} to run with {min(n_workers, len(todo))} worker(s); job logs in {logs}"
+        if todo
+        else "nothing to run"
+    )
+    on_event(f"Sweep of {len(jobs)} job(s): {skipped} already finished (skipped), {plan}")
+    started = now_iso()
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    pending = list(todo)
+    running: dict[subprocess.Popen[bytes], tuple[Job, float, Path, Any]] = {}
+    count = 0
+    received = [signal.SIGINT]
+    previous = _on_sigterm(received)
+    try:
+        while pending or running:
+            while pending and len(running) < n_workers:
+                job = pending.pop(0)
+                count += 1
+                log = logs / f"{job.slug}.log"
+                handle = log.open("ab")
+                resume = resumes.get(job.slug)
+                argv = ["train", "--resume", str(resume.path)] if resume else train_argv(job.args)
+                handle.write(f"\n=== {now_iso()} realzoo {' '.join(argv)}\n".encode())
+                handle.flush()
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "rlzoo_real", *argv],
+                    stdout=handle,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True,  # Ctrl-C reaches the sweep, which passes it on once
+                )
+                running[proc] = (job, time.monotonic(), log, handle)
+                verb = f"resume {job.name} from {resume.path}" if resume else f"start {job.name}"
+                on_event(f"[{count}/{len(todo)}] {verb}")
+            time.sleep(_POLL_S)
+            for proc in [p for p in running if p.poll() is not None]:
+                result.outcomes.append(_finish(proc, running.pop(proc), log_folder, on_event))
+    except KeyboardInterrupt:
+        result.interrupted = True
+        result.signal_number = int(received[-1])
+        on_event(f"Interrupted: stopping {len(running)} running job(s) (they save their models)")
+        for proc in running:
+            proc.send_signal(received[-1])
+        deadline = time.monotonic() + _GRACE_S
+        for proc, entry in list(running.items()):
+            try:
+                proc.wait(timeout=max(deadline - time.monotonic(), 1.0))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+            result.outcomes.append(_finish(proc, entry, log_folder, on_event))
+        result.outcomes += [JobOutcome(job, "not started", None) for job in pending]
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+    summary = logs / f"sweep_{started.replace(':', '').replace('+0000', 'Z')}.yml"
+    write_yaml_atomic(
+        summary,
+        {
+            "command": command,
+            "start_time": started,
+            "end_time": now_iso(),
+            "n_workers": n_workers,
+            "jobs": [
+                {
+                    "job": o.job.name,
+                    "status": o.status,
+                    "run": str(o.run) if o.run else None,
+                    "log": str(o.log) if o.log else None,
+                    "exit_code": o.exit_code,
+                    "seconds": round(o.seconds, 1),
+                }
+                for o in result.outcomes
+            ],
+        },
+    )
+    result.summary_file = summary
+    return result
+
+
+def _on_sigterm(received: list[signal.Signals]) -> Any:
+    """Make SIGTERM interrupt the sweep as Ctrl-C does (a cluster's scheduler sends it);
+    returns the previous handler, or None outside the main thread."""
+
+    def handler(signum: int, frame: Any) -> None:
+        received.append(signal.SIGTERM)
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread: leave signals alone
+        return None
+
+
+def _finish(
+    proc: subprocess.Popen[bytes],
+    entry: tuple[Job, float, Path, Any],
+    log_folder: Path,
+    on_event: Callable[[str], None],
+) -> JobOutcome:
+    job, start, log, handle = entry
+    handle.close()
+    seconds = time.monotonic() - start
+    code = proc.returncode
+    run = finished_runs(log_folder, [job]).get(job.match_key()) if code == 0 else None
+    if code == 0:
+        where = (
+            f"-> {run.path}"
+            if run is not None
+            else f"(no finished run folder records this job; see {log})"
+        )
+        on_event(f"done  {job.name} in {seconds:.1f} s {where}")
+        return JobOutcome(job, "finished", log, run.path if run else None, code, seconds)
+    status = "stopped" if code in _STOPPED_CODES else "failed"
+    lines = _tail(log)
+    why = f" ({lines[-1]})" if lines else ""
+    on_event(f"{status.upper()} {job.name} (exit {code}) after {seconds:.1f} s; log: {log}{why}")
+    return JobOutcome(job, status, log, None, code, seconds, lines)
