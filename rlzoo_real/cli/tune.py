@@ -1,0 +1,353 @@
+"""``realzoo tune``: the RL Zoo's ``-optimize``, as a command of its own."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from rlzoo_real.cli._common import user_errors
+
+if TYPE_CHECKING:
+    from rlzoo_real.tuning.study import TunePlan, TuneResult
+
+__all__ = ["register"]
+
+_SEARCH = "Search"
+_TRIAL = "Trials (each is a short realzoo train run)"
+_STUDY = "Study and workers"
+
+
+def tune(
+    algo: Annotated[
+        str,
+        typer.Option(
+            "--algo",
+            "-a",
+            help="Algorithm: a2c, ppo, dqn, sac, td3, ddpg, tqc, crossq, qrdqn, trpo, ars, "
+            "ppo_lstm.",
+        ),
+    ] = "",
+    env: Annotated[
+        str, typer.Option("--env", "-e", help="Gymnasium env id, e.g. CartPole-v1.")
+    ] = "",
+    n_trials: Annotated[
+        int | None,
+        typer.Option(
+            "--n-trials",
+            help="Trials this command runs, over all its workers (default 500, or unlimited "
+            "with --max-total-trials; 0: only write the results).",
+            rich_help_panel=_SEARCH,
+        ),
+    ] = None,
+    max_total_trials: Annotated[
+        int | None,
+        typer.Option(
+            "--max-total-trials",
+            help="Stop when the study holds this many complete, pruned or running trials "
+            "(all commands, all machines).",
+            rich_help_panel=_SEARCH,
+        ),
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            "--timeout",
+            metavar="SECONDS",
+            help="Start no new trial after this long.",
+            rich_help_panel=_SEARCH,
+        ),
+    ] = None,
+    sampler: Annotated[
+        str,
+        typer.Option("--sampler", help="tpe, random, cmaes or gp.", rich_help_panel=_SEARCH),
+    ] = "tpe",
+    pruner: Annotated[
+        str,
+        typer.Option(
+            "--pruner", help="median, halving, hyperband or none.", rich_help_panel=_SEARCH
+        ),
+    ] = "median",
+    n_startup_trials: Annotated[
+        int,
+        typer.Option(
+            "--n-startup-trials",
+            help="Random trials before the sampler (and the median pruner) starts deciding.",
+            rich_help_panel=_SEARCH,
+        ),
+    ] = 10,
+    search_space: Annotated[
+        str | None,
+        typer.Option(
+            "--search-space",
+            metavar="FILE.yml",
+            help="Narrow or extend the algorithm's search space (see --print-space).",
+            rich_help_panel=_SEARCH,
+        ),
+    ] = None,
+    print_space: Annotated[
+        bool,
+        typer.Option(
+            "--print-space",
+            help="Print the search space as YAML (a starting point for --search-space) and exit.",
+            rich_help_panel=_SEARCH,
+        ),
+    ] = False,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Seed of the sampler (worker i uses seed + i) and of the trials (seed + trial "
+            "number).",
+            rich_help_panel=_SEARCH,
+        ),
+    ] = None,
+    n_timesteps: Annotated[
+        int | None,
+        typer.Option(
+            "--n-timesteps",
+            "-n",
+            help="Steps per trial (default: the study's, else the entry's n_timesteps).",
+            rich_help_panel=_TRIAL,
+        ),
+    ] = None,
+    n_evaluations: Annotated[
+        int | None,
+        typer.Option(
+            "--n-evaluations",
+            help="Evaluations per trial, reported to the pruner (default: n_timesteps / 10000, "
+            "between 2 and 20).",
+            rich_help_panel=_TRIAL,
+        ),
+    ] = None,
+    eval_episodes: Annotated[
+        int | None,
+        typer.Option(
+            "--eval-episodes", help="Episodes per evaluation (default 5).", rich_help_panel=_TRIAL
+        ),
+    ] = None,
+    n_eval_envs: Annotated[
+        int | None,
+        typer.Option(
+            "--n-eval-envs", help="Envs used for evaluation (default 1).", rich_help_panel=_TRIAL
+        ),
+    ] = None,
+    hyperparams: Annotated[
+        list[str] | None,
+        typer.Option(
+            "-params",
+            "--hyperparams",
+            metavar="KEY:VALUE ...",
+            help="Fixed hyperparameters (not searched), e.g. -params n_envs:4.",
+            rich_help_panel=_TRIAL,
+        ),
+    ] = None,
+    conf_file: Annotated[
+        str | None,
+        typer.Option(
+            "--conf-file",
+            "-conf",
+            help="Hyperparameter file the trials start from, instead of hyperparams/<algo>.yml.",
+            rich_help_panel=_TRIAL,
+        ),
+    ] = None,
+    env_kwargs: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--env-kwargs",
+            metavar="KEY:VALUE ...",
+            help="Keyword arguments for the env.",
+            rich_help_panel=_TRIAL,
+        ),
+    ] = None,
+    gym_packages: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--gym-packages",
+            metavar="MODULE ...",
+            help="Modules to import that register envs.",
+            rich_help_panel=_TRIAL,
+        ),
+    ] = None,
+    device: Annotated[
+        str, typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel=_TRIAL)
+    ] = "auto",
+    num_threads: Annotated[
+        int,
+        typer.Option(
+            "--num-threads", help="Torch threads per worker process.", rich_help_panel=_TRIAL
+        ),
+    ] = 1,
+    study_name: Annotated[
+        str | None,
+        typer.Option(
+            "--study-name",
+            help="Name of the study (default tune_<env>); reuse it to continue or to join.",
+            rich_help_panel=_STUDY,
+        ),
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            help="Journal file path (default <log-folder>/<algo>/<study>/study.log), "
+            "sqlite:///file.db, postgresql://user:pw@host/db, mysql+pymysql://..., redis://...",
+            rich_help_panel=_STUDY,
+        ),
+    ] = None,
+    n_workers: Annotated[
+        int,
+        typer.Option(
+            "--n-workers",
+            "--n-jobs",
+            help="Worker processes on this machine (one torch thread each).",
+            rich_help_panel=_STUDY,
+        ),
+    ] = 1,
+    heartbeat: Annotated[
+        int,
+        typer.Option(
+            "--heartbeat",
+            metavar="SECONDS",
+            help="On a database storage, a trial silent for twice this long is marked failed.",
+            rich_help_panel=_STUDY,
+        ),
+    ] = 60,
+    log_folder: Annotated[
+        str,
+        typer.Option("--log-folder", "-f", help="Root of the log tree.", rich_help_panel=_STUDY),
+    ] = "logs",
+    plots: Annotated[
+        bool,
+        typer.Option(
+            "--plots/--no-plots",
+            " /--no-optim-plots",
+            help="Save plots of the study as PNG files.",
+            rich_help_panel=_STUDY,
+        ),
+    ] = True,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose", help="0: only the start and the summary, 1: also a line per trial."
+        ),
+    ] = 1,
+) -> None:
+    """Search hyperparameters with Optuna; each trial is a short realzoo train run."""
+    from rlzoo_real.tuning.study import TuneRequest, prepare_tune, run_tune
+
+    if print_space:
+        _print_space(algo, search_space)
+        return
+    request = TuneRequest(
+        algo=algo,
+        env=env,
+        log_folder=log_folder,
+        n_timesteps=n_timesteps,
+        n_trials=n_trials,
+        max_total_trials=max_total_trials,
+        n_workers=n_workers,
+        sampler=sampler,
+        pruner=pruner,
+        n_startup_trials=n_startup_trials,
+        n_evaluations=n_evaluations,
+        eval_episodes=eval_episodes,
+        n_eval_envs=n_eval_envs,
+        timeout=timeout,
+        study_name=study_name,
+        storage=storage,
+        seed=seed,
+        hyperparams=list(hyperparams or []),
+        env_kwargs=list(env_kwargs or []),
+        conf_file=conf_file,
+        search_space=search_space,
+        heartbeat=heartbeat,
+        device=device,
+        num_threads=num_threads,
+        gym_packages=list(gym_packages or []),
+        plots=plots,
+        verbose=verbose,
+    )
+    plan = prepare_tune(request)
+    for note in plan.notes:
+        typer.echo(f"Note: {note}", err=True)
+    _announce(plan)
+    command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo tune"
+    echo = typer.echo if verbose > 0 else (lambda line: None)
+    result = run_tune(plan, command=command, echo=echo)
+    _report(result)
+    if result.exit_code:
+        raise typer.Exit(result.exit_code)
+
+
+def _print_space(algo: str, search_space: str | None) -> None:
+    from rlzoo_real.algos import get_algo
+    from rlzoo_real.errors import UserError
+    from rlzoo_real.tuning.spaces import load_space, space_to_yaml
+
+    if not algo:
+        raise UserError("--print-space needs --algo (e.g. realzoo tune --algo ppo --print-space).")
+    typer.echo(space_to_yaml(load_space(get_algo(algo), search_space)), nl=False)
+
+
+def _announce(plan: TunePlan) -> None:
+    request, settings = plan.request, plan.settings
+    verb = "Continuing" if plan.exists else "Starting"
+    searched = [p.name for p in plan.space.params if p.kind != "fixed"]
+    budget = []
+    if plan.n_trials is not None:
+        budget.append(f"{plan.n_trials} trials")
+    if request.max_total_trials is not None:
+        budget.append(f"up to {request.max_total_trials} in the study")
+    if request.timeout is not None:
+        budget.append(f"for {request.timeout:g} s")
+    workers = f"{request.n_workers} worker processes" if request.n_workers > 1 else "1 worker"
+    typer.echo(
+        f"{verb} study {plan.study_name}: {plan.algo.name} on {request.env}, {plan.n_timesteps} "
+        f"steps and {settings['n_evaluations']} evaluations per trial; {', '.join(budget)}; "
+        f"{workers}; sampler {request.sampler}, pruner {request.pruner}.\n"
+        f"Storage: {plan.storage.shown}\nSearching: {', '.join(searched)}"
+    )
+
+
+def _report(result: TuneResult) -> None:
+    plan, counts = result.plan, result.counts
+    total = sum(counts.values())
+    states = ", ".join(
+        f"{n} {state.lower()}" for state, n in counts.items() if n or state in ("COMPLETE", "FAIL")
+    )
+    typer.echo(f"Ran {result.ran} trials; the study has {total}: {states}.")
+    best = result.best
+    folder = plan.folder
+    if best is not None:
+        typer.echo(f"Best trial {best.number}: {best.value:.2f}")
+        for word in best.user_attrs.get("hyperparams") or []:
+            key, _, value = word.partition(":")
+            typer.echo(f"  {key}: {value}")
+        typer.echo(
+            f"Best hyperparameters: {folder.best_file}\n  realzoo train --algo {plan.algo.name} "
+            f"--env {plan.request.env} --conf-file {folder.best_file}"
+        )
+    plots = [p for p in result.files if p.suffix == ".png"]
+    typer.echo(
+        f"All trials: {folder.trials_csv}"
+        + (f"; plots: {folder.plots} ({len(plots)})" if plots else "")
+    )
+    typer.echo(f"Dashboard: optuna-dashboard {plan.storage.dashboard_argument}")
+    for note in result.notes:
+        typer.echo(f"Note: {note}", err=True)
+    if result.status == "stopped":
+        typer.echo(
+            f"Stopped ({result.stop_reason}): finished trials are kept. The same command "
+            "continues the study.",
+            err=True,
+        )
+    for problem in result.problems:
+        typer.echo(f"Problem: {problem}", err=True)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``tune`` to the ``realzoo`` app."""
+    app.command("tune")(user_errors(tune))

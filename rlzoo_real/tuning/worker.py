@@ -1,0 +1,356 @@
+"""A tuning worker: takes trials of the study one after the other until the budget is spent.
+
+Each trial is a ``realzoo train`` run (:func:`rlzoo_real.training.train`) with the
+sampled values as ``-params``, no checkpoints, its own run folder under the study's
+``trials/`` and a :class:`~rlzoo_real.tuning.pruning.TrialReporter` that reports every
+evaluation to Optuna. A trial that raises or diverges is failed with its reason (user
+attribute ``fail_reason``) and the worker goes on with the next one.
+
+Workers run in the ``realzoo tune`` process itself (``--n-workers 1``) or as processes
+``python -m rlzoo_real.tuning.worker INDEX`` that read their settings as JSON on
+standard input (see :mod:`~rlzoo_real.tuning.pool`). SIGINT/SIGTERM stop a worker
+cleanly: the running trial stops after its current step and is failed as
+"interrupted"; no new trial starts; a second signal stops at once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import shlex
+import signal
+import sys
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, NoReturn
+
+from rlzoo_real.errors import UserError
+
+__all__ = ["TrialFailed", "WorkerOutcome", "claim_trial", "main", "run_worker"]
+
+_MAX_REASON = 2000
+
+
+class TrialFailed(Exception):
+    """A trial that could not give a result; its reason is in the trial's ``fail_reason``."""
+
+
+@dataclass(frozen=True)
+class WorkerOutcome:
+    """How a worker ended: its exit status and why it stopped early (None: budget spent)."""
+
+    exit_code: int
+    stop_reason: str | None
+    trials: int
+
+
+class _Stop:
+    """SIGINT/SIGTERM between trials: start no new trial (a second signal: at once)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.exit_code = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.reason is not None:
+            raise KeyboardInterrupt
+        self.set(name, 128 + signum)
+        print(f"{name} received: no new trial starts.", file=sys.stderr, flush=True)
+
+    def set(self, reason: str, exit_code: int) -> None:
+        if self.reason is None:
+            self.reason, self.exit_code = reason, exit_code
+
+
+def claim_trial(path: str, n_trials: int | None, study: Any, max_total: int | None) -> bool:
+    """Take one of the command's ``n_trials`` slots (shared by its workers through ``path``).
+
+    With ``max_total``, also refuse when the study already holds that many complete,
+    pruned or running trials (failed ones do not count, as in the RL Zoo).
+    """
+    import fcntl
+
+    from optuna.trial import TrialState
+
+    with open(path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        handle.seek(0)
+        text = handle.read().strip()
+        taken = int(text) if text.isdigit() else 0
+        if n_trials is not None and taken >= n_trials:
+            return False
+        if max_total is not None:
+            states = (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING)
+            if len(study.get_trials(deepcopy=False, states=states)) >= max_total:
+                return False
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(taken + 1))
+        handle.flush()
+    return True
+
+
+def run_worker(
+    config: dict[str, Any],
+    index: int,
+    *,
+    echo: Callable[[str], None] | None = None,
+    in_process: bool = False,
+) -> WorkerOutcome:
+    """Run trials until the budget (``n_trials``, ``max_total_trials``, deadline) is spent.
+
+    Args:
+        config: the worker settings written by :func:`~rlzoo_real.tuning.study.run_tune`.
+        index: this worker's number (its sampler seed is ``seed + index``).
+        echo: where a line per finished trial goes (default: standard output).
+        in_process: True when run inside ``realzoo tune`` itself (no parent to watch).
+    """
+    import optuna
+
+    from rlzoo_real.algos import get_algo
+    from rlzoo_real.tuning.results import describe_trial
+    from rlzoo_real.tuning.samplers import make_pruner, make_sampler
+    from rlzoo_real.tuning.spaces import space_from_dict
+    from rlzoo_real.tuning.storage import StorageSpec, fail_dead_trials, open_storage
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    say = echo or (lambda line: print(line, flush=True))
+    spec = StorageSpec(*config["storage"])
+
+    def on_stale(study: Any, trial: Any) -> None:
+        say(f"Trial {trial.number} failed: no heartbeat from its worker (killed or cut off).")
+
+    storage = open_storage(
+        spec,
+        heartbeat_interval=config["heartbeat"] if spec.has_heartbeat else None,
+        on_stale=on_stale,
+    )
+    seed = config["seed"]
+    study = optuna.load_study(
+        study_name=config["study_name"],
+        storage=storage,
+        sampler=make_sampler(
+            config["sampler"],
+            seed=None if seed is None else seed + index,
+            n_startup_trials=config["n_startup_trials"],
+        ),
+        pruner=make_pruner(
+            config["pruner"],
+            n_startup_trials=config["n_startup_trials"],
+            n_evaluations=config["n_evaluations"],
+        ),
+    )
+    algo = get_algo(config["algo"])
+    space = space_from_dict(algo, config["space"], where="the study's search space")
+    fail_dead_trials(study, storage)
+    # load torch and SB3 before the first trial, so that its duration is its training
+    import rlzoo_real.training  # noqa: F401
+    import rlzoo_real.tuning.pruning  # noqa: F401
+
+    stop = _Stop()
+    objective = _Objective(config, algo, space, stop)
+
+    def report(study: Any, trial: Any) -> None:
+        say(describe_trial(trial, study.get_trials(deepcopy=False)))
+
+    parent = os.getppid()
+    ran = 0
+    deadline = config["deadline"]
+    with stop, contextlib.closing(_Closer(storage)):
+        try:
+            while stop.reason is None:
+                if deadline is not None and time.time() >= deadline:
+                    break
+                if not in_process and os.getppid() != parent:
+                    stop.set("realzoo tune (the parent process) is gone", 1)
+                    break
+                if not claim_trial(
+                    config["claims"], config["n_trials"], study, config["max_total_trials"]
+                ):
+                    break
+                ran += 1
+                study.optimize(
+                    objective,
+                    n_trials=1,
+                    catch=(TrialFailed,),
+                    callbacks=[report],
+                    gc_after_trial=True,
+                )
+        except KeyboardInterrupt:
+            stop.set("second signal", stop.exit_code or 130)
+    return WorkerOutcome(stop.exit_code, stop.reason, ran)
+
+
+class _Closer:
+    def __init__(self, storage: Any) -> None:
+        self.storage = storage
+
+    def close(self) -> None:
+        from rlzoo_real.tuning.storage import close_storage
+
+        close_storage(self.storage)
+
+
+class _Objective:
+    """One trial: sample, train, report; failures become a reason, not a crash."""
+
+    def __init__(self, config: dict[str, Any], algo: Any, space: Any, stop: _Stop) -> None:
+        from rlzoo_real.tuning.storage import process_identity
+
+        self.config = config
+        self.algo = algo
+        self.space = space
+        self.stop = stop
+        self.identity = process_identity()
+
+    def __call__(self, trial: Any) -> float:
+        import optuna
+
+        from rlzoo_real.training import TrainArgs, train
+        from rlzoo_real.tuning.pruning import TrialDiverged, TrialReporter
+        from rlzoo_real.tuning.spaces import overrides, resolve_values
+
+        config = self.config
+        for key, value in self.identity.items():
+            trial.set_user_attr(key, value)
+        trial.set_user_attr("session", config["session"])
+        if self.stop.reason is not None:
+            self._fail(trial, f"interrupted ({self.stop.reason}) before it started")
+        values = self.space.sample(trial)
+        words = overrides(resolve_values(self.algo, values, config["base"]))
+        seed = (int(config["trial_seed"]) + trial.number) % 2**31
+        trial.set_user_attr("hyperparams", words)
+        trial.set_user_attr("seed", seed)
+        n_timesteps = int(config["n_timesteps"])
+        args = TrainArgs(
+            algo=self.algo.name,
+            env=config["env"],
+            log_folder=config["trials_dir"],
+            n_timesteps=-1,
+            eval_freq=max(n_timesteps // int(config["n_evaluations"]), 1),
+            eval_episodes=int(config["eval_episodes"]),
+            n_eval_envs=int(config["n_eval_envs"]),
+            save_freq=-1,
+            seed=seed,
+            hyperparams=words,
+            env_kwargs=list(config["env_kwargs"]),
+            conf_file=config["conf_file"],
+            device=config["device"],
+            num_threads=int(config["num_threads"]),
+            gym_packages=list(config["gym_packages"]),
+            verbose=0,
+        )
+        reporter = TrialReporter(trial, n_timesteps, lambda: self.stop.reason is not None)
+
+        def on_start(prepared: Any, run: Any) -> None:
+            trial.set_user_attr("run_folder", str(run.path))
+            trial.set_user_attr("config", dict(prepared.spec.hyperparams))
+
+        try:
+            result = train(
+                args, command=_train_command(args), on_start=on_start, extra_callbacks=[reporter]
+            )
+        except TrialDiverged as exc:
+            self._fail(trial, f"diverged: {exc}")
+        except UserError as exc:
+            self._fail(trial, str(exc))
+        except KeyboardInterrupt:
+            trial.set_user_attr("fail_reason", "interrupted (second signal)")
+            raise
+        except Exception as exc:  # noqa: BLE001 - any error of one trial must not end the study
+            text = f"{type(exc).__name__}: {exc}"
+            if "nan" in text.lower() or "invalid values" in text:
+                first = text.splitlines()[0].rstrip(":")  # NaN from torch: no traceback needed
+                self._fail(trial, f"diverged: {first}")
+            print(f"Trial {trial.number} raised an error (the study goes on):", file=sys.stderr)
+            traceback.print_exc()
+            self._fail(trial, text)
+        trial.set_user_attr("num_timesteps", result.num_timesteps)
+        trial.set_user_attr("wall_time", round(result.wall_time, 3))
+        if reporter.values:
+            trial.set_user_attr("best_mean_reward", max(reporter.values))
+        if result.status == "stopped":
+            self.stop.set(result.stop_reason or "stopped", result.exit_code or 130)
+        if result.status == "stopped" or reporter.interrupted:
+            reason = result.stop_reason or self.stop.reason
+            self._fail(trial, f"interrupted ({reason}) at step {result.num_timesteps}")
+        if reporter.pruned_at is not None:
+            raise optuna.TrialPruned(f"at evaluation {reporter.pruned_at}")
+        if not reporter.values:
+            self._fail(trial, "no evaluation ran (fewer steps than one evaluation interval)")
+        value = reporter.values[-1]
+        if not math.isfinite(value):
+            self._fail(trial, f"diverged: the last evaluation returned {value}")
+        return value
+
+    @staticmethod
+    def _fail(trial: Any, reason: str) -> NoReturn:
+        trial.set_user_attr("fail_reason", reason[:_MAX_REASON])
+        raise TrialFailed(reason)
+
+
+def _train_command(args: Any) -> str:
+    """The ``realzoo train`` command that repeats this trial's run (for its command.txt)."""
+    words = [
+        "realzoo",
+        "train",
+        "--algo",
+        args.algo,
+        "--env",
+        args.env,
+        "-f",
+        args.log_folder,
+        "--conf-file",
+        str(args.conf_file),
+        "--eval-freq",
+        str(args.eval_freq),
+        "--eval-episodes",
+        str(args.eval_episodes),
+        "--n-eval-envs",
+        str(args.n_eval_envs),
+        "--save-freq",
+        "-1",
+        "--seed",
+        str(args.seed),
+    ]
+    if args.hyperparams:
+        words += ["-params", *args.hyperparams]
+    if args.env_kwargs:
+        words += ["--env-kwargs", *args.env_kwargs]
+    return shlex.join(words)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m rlzoo_real.tuning.worker INDEX``, settings as JSON on standard input."""
+    args = sys.argv[1:] if argv is None else argv
+    index = int(args[0]) if args else 0
+    config = json.load(sys.stdin)
+    try:
+        outcome = run_worker(config, index)
+    except UserError as exc:
+        print(f"Error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(exc.exit_code)
+    sys.exit(outcome.exit_code)
+
+
+if __name__ == "__main__":
+    main()
