@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[dev,envs]" $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[dev,envs,export,video,zoo,tune,postgres]" $(TORCH)
 	$(BIN)/python -c "import rliable.library, stable_baselines3, sb3_contrib, optuna"
 	touch $(STAMP)
 
@@ -48,6 +48,10 @@ check: lint type test
 bench: install
 	$(BIN)/python scripts/bench_startup.py
 	$(BIN)/python scripts/bench_overhead.py
+	$(BIN)/python scripts/bench_checkpoint.py
+	$(BIN)/python scripts/bench_tune.py
+	$(BIN)/python scripts/bench_export_latency.py
+	$(BIN)/python scripts/bench_plot.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

@@ -172,6 +172,7 @@ def write_text_atomic(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; files of a run are for sharing
         with os.fdopen(fd, "w") as handle:
             handle.write(text)
             handle.flush()
@@ -182,6 +183,12 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def read_yaml(path: Path) -> Any:
     """Read a YAML file written by :func:`write_yaml_atomic`."""
     import yaml
@@ -189,36 +196,37 @@ def read_yaml(path: Path) -> Any:
     return yaml.safe_load(path.read_text())
 
 
-_RUN_NAME = re.compile(r"(?P<env>.+)_(?P<n>\d+)(?P<uuid>_[0-9a-f\-]{36})?")
+_RUN_DIR_PATTERN = re.compile(r"(?P<env>.+)_(?P<n>\d+)(?P<uuid>_[0-9a-f\-]{36})?")
 
 
 def run_number(run: RunFolder) -> int:
     """The ``N`` of ``<env>_<N>[_<uuid>]`` (0 when the folder is not named that way)."""
-    match = _RUN_NAME.fullmatch(run.path.name)
+    match = _RUN_DIR_PATTERN.fullmatch(run.path.name)
     return int(match.group("n")) if match else 0
+
+
+def _read_plain_yaml(path: Path) -> dict[str, Any] | None:
+    """A YAML mapping read with the safe loader (libyaml's when available: listing a log
+    tree reads two files per run), or None when missing, unreadable or not a mapping."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(path.read_text(), Loader=loader)  # a safe loader (C or Python)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    return data if isinstance(data, dict) else None
 
 
 def read_run_args(run: RunFolder) -> dict[str, Any] | None:
     """``args.yml`` as a dict, or None when it is missing or not plain YAML (the RL Zoo's
-    ``args.yml`` carries Python tags that ``yaml.safe_load`` refuses)."""
-    import yaml
-
-    try:
-        data = read_yaml(run.args_file)
-    except (OSError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
+    ``args.yml`` carries Python tags that a safe loader refuses)."""
+    return _read_plain_yaml(run.args_file)
 
 
 def read_run_manifest(run: RunFolder) -> dict[str, Any] | None:
     """``manifest.yml`` as a dict, or None when the run has none (e.g. an RL Zoo run)."""
-    import yaml
-
-    try:
-        data = read_yaml(run.manifest_file)
-    except (OSError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
+    return _read_plain_yaml(run.manifest_file)
 
 
 def find_run_folders(
@@ -249,7 +257,7 @@ def find_run_folders(
         if not algo_dir.is_dir() or (algos is not None and algo_dir.name not in algos):
             continue
         for path in algo_dir.iterdir():
-            match = _RUN_NAME.fullmatch(path.name)
+            match = _RUN_DIR_PATTERN.fullmatch(path.name)
             if match is None or not path.is_dir():
                 continue
             name = match.group("env")
@@ -271,37 +279,21 @@ def find_run_folders(
     return [(algo, run) for algo, run, _ in found]
 
 
-# -- finding runs again (enjoy, export, plot) ------------------------------------------------
-
-_RUN_NAME = re.compile(r"(?P<env>.+)_(?P<id>\d+)(?:_[0-9a-f\-]{36})?")
+# -- finding runs again (enjoy, export) ---------------------------------------------------------
 
 
 def run_folders(log_folder: Path, algo: str, env_id: str) -> dict[int, Path]:
-    """The run folders of ``algo`` on ``env_id`` under ``log_folder``, by run id ``N``.
-
-    Matches ``<log_folder>/<algo>/<env>_<N>`` and ``<env>_<N>_<uuid>``, sorted by ``N``.
-    """
-    prefix = env_folder_name(env_id)
-    found: dict[int, Path] = {}
-    log_path = log_folder / algo
-    if log_path.is_dir():
-        for child in log_path.iterdir():
-            match = _RUN_NAME.fullmatch(child.name)
-            if match and match.group("env") == prefix and child.is_dir():
-                found[int(match.group("id"))] = child
-    return dict(sorted(found.items()))
+    """The run folders of ``algo`` on ``env_id`` under ``log_folder``, by run id ``N``."""
+    runs = find_run_folders(log_folder, algos=[algo], envs=[env_id])
+    return {run_number(run): run.path for _, run in runs}
 
 
 def runs_by_env(log_folder: Path, algo: str) -> dict[str, list[int]]:
-    """Env folder names under ``<log_folder>/<algo>`` and the run ids of each, for listings."""
+    """The env ids with runs under ``<log_folder>/<algo>`` and their run ids, for listings."""
     found: dict[str, list[int]] = {}
-    log_path = log_folder / algo
-    if log_path.is_dir():
-        for child in log_path.iterdir():
-            match = _RUN_NAME.fullmatch(child.name)
-            if match and child.is_dir():
-                found.setdefault(match.group("env"), []).append(int(match.group("id")))
-    return {env: sorted(ids) for env, ids in sorted(found.items())}
+    for _, run in find_run_folders(log_folder, algos=[algo]):
+        found.setdefault(run.env_id, []).append(run_number(run))
+    return found
 
 
 def params_dirs(run_path: Path) -> list[Path]:
@@ -321,3 +313,47 @@ def checkpoint_vecnormalize_file(run: RunFolder, steps: int) -> Path:
 
 
 __all__ += ["checkpoint_vecnormalize_file", "params_dirs", "run_folders", "runs_by_env"]
+
+
+def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, int | None]:
+    """How a run stands and at which step: finished, running, stopped, failed or unknown.
+
+    A manifest that still says ``running`` while its process (on this host) is gone means
+    the run was killed: it is reported ``stopped`` at its latest checkpoint, from which
+    ``realzoo train --resume`` continues it.
+    """
+    import socket
+
+    if not manifest:
+        return "unknown", None
+    status = str(manifest.get("status", "unknown"))
+    steps = manifest.get("num_timesteps")
+    if status == "running":
+        last = _latest_checkpoint_steps(run)
+        steps = last if last is not None else steps
+        pid = manifest.get("pid")
+        here = manifest.get("host") == socket.gethostname()
+        if here and isinstance(pid, int) and not _process_alive(pid):
+            status = "stopped"
+    return status, int(steps) if isinstance(steps, (int, float)) else None
+
+
+def _latest_checkpoint_steps(run: RunFolder) -> int | None:
+    index = _read_plain_yaml(run.checkpoint_index)
+    entries = index.get("checkpoints") if index else None
+    if not entries:
+        return None
+    return max(int(entry["steps"]) for entry in entries)
+
+
+def _process_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+__all__ += ["run_status"]

@@ -175,6 +175,9 @@ class Session:
                 stop_reason=self.stop.reason,
                 exit_code=exit_code,
                 end_time=now_iso(),
+                train_seconds=round(
+                    float(manifest.get("train_seconds") or 0.0) + time.monotonic() - start, 3
+                ),
                 num_timesteps=int(model.num_timesteps),
                 last_checkpoint=record.steps if record is not None else None,
             )

@@ -429,3 +429,25 @@ def test_mujoco_env_state_is_saved_and_restored(tmp_path):
     assert isinstance(fresh.envs[0].unwrapped, gym.Env)
     env.close()
     fresh.close()
+
+
+def test_runs_table_tells_killed_runs_from_running_ones(tiny_conf, tmp_path):
+    from rlzoo_real.runs import read_run_manifest, run_status
+
+    run = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
+    command = _train_command("sac", "Pendulum-v1", tiny_conf, tmp_path, 100000, 200, -1)
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not run.checkpoint_index.is_file():
+            time.sleep(0.05)
+        status, steps = run_status(run, read_run_manifest(run))
+        assert status == "running" and steps is not None and steps >= 200
+    finally:
+        proc.kill()
+        proc.wait(timeout=60)
+    status, steps = run_status(run, read_run_manifest(run))
+    assert status == "stopped" and steps is not None and steps >= 200
+    table = run_realzoo("runs", "-f", tmp_path, cwd=tmp_path)
+    assert table.returncode == 0, table.stderr
+    assert "stopped" in table.stdout

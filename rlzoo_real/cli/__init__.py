@@ -11,7 +11,13 @@ from collections.abc import Sequence
 
 import typer
 
+from rlzoo_real.cli import enjoy as _enjoy
+from rlzoo_real.cli import export as _export
+from rlzoo_real.cli import plot as _plot
+from rlzoo_real.cli import runs as _runs
+from rlzoo_real.cli import sweep as _sweep
 from rlzoo_real.cli import train as _train
+from rlzoo_real.cli import tune as _tune
 from rlzoo_real.cli._argv import expand_multi_value_options
 
 __all__ = ["app", "main"]
@@ -25,6 +31,12 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 _train.register(app)
+_tune.register(app)
+_enjoy.register(app)
+_export.register(app)
+_sweep.register(app)
+_plot.register(app)
+_runs.register(app)
 
 
 @app.callback()
