@@ -156,8 +156,8 @@ def train(
         int,
         typer.Option(
             "--num-threads",
-            help="Torch threads per process. 1 is many times faster for small "
-            "networks on CPU; <= 0 keeps torch's default.",
+            help="Torch threads per process (1: processes run side by side without fighting "
+            "over cores, and results repeat exactly); <= 0 keeps torch's default.",
         ),
     ] = 1,
     trained_agent: Annotated[
