@@ -26,16 +26,9 @@ class StopRequest:
 
     Args:
         time_limit_hours: wall-clock budget of this process, or None for no limit.
-        message: what the first signal's notice says will happen.
     """
 
-    def __init__(
-        self,
-        time_limit_hours: float | None = None,
-        *,
-        message: str = "stopping after the current step and writing a checkpoint",
-    ) -> None:
-        self.message = message
+    def __init__(self, time_limit_hours: float | None = None) -> None:
         self.reason: str | None = None
         self.exit_code = 0
         self._deadline = (
@@ -59,21 +52,17 @@ class StopRequest:
         if self.reason is not None:
             self.reason, self.exit_code = f"second {name}", 128 + signum
             raise KeyboardInterrupt  # stop at once; atomic writes leave no broken checkpoint
-        self.set(name, 128 + signum)
+        self.reason, self.exit_code = name, 128 + signum
         print(
-            f"\n{name} received: {self.message} (send it again to stop at once).",
+            f"\n{name} received: stopping after the current step and writing a checkpoint "
+            "(send it again to stop at once).",
             file=sys.stderr,
             flush=True,
         )
 
-    def set(self, reason: str, exit_code: int) -> None:
-        """Ask to stop for ``reason`` (the first reason given wins)."""
-        if self.reason is None:
-            self.reason, self.exit_code = reason, exit_code
-
     @property
     def requested(self) -> bool:
         """True once a signal arrived or the time limit passed."""
-        if self._deadline is not None and time.monotonic() > self._deadline:
-            self.set("time limit", EXIT_TIME_LIMIT)
+        if self.reason is None and self._deadline is not None and time.monotonic() > self._deadline:
+            self.reason, self.exit_code = "time limit", EXIT_TIME_LIMIT
         return self.reason is not None

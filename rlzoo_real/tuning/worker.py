@@ -20,15 +20,17 @@ import json
 import math
 import os
 import shlex
+import signal
 import sys
+import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import FrameType
 from typing import Any, NoReturn
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.stopping import StopRequest
 
 __all__ = ["TrialFailed", "WorkerOutcome", "claim_trial", "main", "run_worker"]
 
@@ -46,6 +48,37 @@ class WorkerOutcome:
     exit_code: int
     stop_reason: str | None
     trials: int
+
+
+class _Stop:
+    """SIGINT/SIGTERM between trials: start no new trial (a second signal: at once)."""
+
+    def __init__(self) -> None:
+        self.reason: str | None = None
+        self.exit_code = 0
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stop:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        name = signal.Signals(signum).name
+        if self.reason is not None:
+            raise KeyboardInterrupt
+        self.set(name, 128 + signum)
+        print(f"{name} received: no new trial starts.", file=sys.stderr, flush=True)
+
+    def set(self, reason: str, exit_code: int) -> None:
+        if self.reason is None:
+            self.reason, self.exit_code = reason, exit_code
 
 
 def claim_trial(path: str, n_trials: int | None, study: Any, max_total: int | None) -> bool:
@@ -133,7 +166,7 @@ def run_worker(
     import rlzoo_real.training  # noqa: F401
     import rlzoo_real.tuning.pruning  # noqa: F401
 
-    stop = StopRequest(message="no new trial starts")
+    stop = _Stop()
     objective = _Objective(config, algo, space, stop)
 
     def report(study: Any, trial: Any) -> None:
@@ -180,7 +213,7 @@ class _Closer:
 class _Objective:
     """One trial: sample, train, report; failures become a reason, not a crash."""
 
-    def __init__(self, config: dict[str, Any], algo: Any, space: Any, stop: StopRequest) -> None:
+    def __init__(self, config: dict[str, Any], algo: Any, space: Any, stop: _Stop) -> None:
         from rlzoo_real.tuning.storage import process_identity
 
         self.config = config
