@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet $(TORCH)
-	$(BIN)/python -m pip install --quiet -e ".[dev,envs,export,video,zoo,tune,postgres]" $(TORCH)
+	$(BIN)/python -m pip install --quiet -e ".[dev,envs,export,video,zoo,tune,postgres,sbx]" $(TORCH)
 	$(BIN)/python -c "import rliable.library, stable_baselines3, sb3_contrib, optuna"
 	touch $(STAMP)
 

@@ -16,7 +16,10 @@ from typing import Any
 
 from rlzoo_real.errors import UserError, suggest
 
-__all__ = ["ALGOS", "AlgoSpec", "get_algo", "register"]
+__all__ = ["ALGOS", "BACKENDS", "SBX_EXTRA", "AlgoSpec", "get_algo", "register"]
+
+#: what to install for the JAX backend (the distribution is rlzoo-real)
+SBX_EXTRA = "pip install 'rlzoo-real[sbx]'"
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,10 @@ class AlgoSpec:
         action_spaces: the gymnasium space class names it supports.
         off_policy: True when it learns from a replay buffer.
         supports_sde: True when it accepts ``use_sde`` (generalized State-Dependent Exploration).
-        backend: where it comes from ("sb3", "sb3-contrib", ...).
+        backend: where it comes from ("sb3", "sb3-contrib", "rlzoo_real", "sbx").
+        env_check: ``"module:function"`` called as ``function(spec, env_kwargs)`` before a
+            run folder is made, for algorithms that need more of an env than its action
+            space (raises :class:`UserError`); None for none.
     """
 
     name: str
@@ -38,10 +44,26 @@ class AlgoSpec:
     off_policy: bool
     supports_sde: bool = False
     backend: str = "sb3"
+    env_check: str | None = None
+
+    @property
+    def run_backend(self) -> str:
+        """The ``--backend`` that trains it: ``"sbx"`` (JAX) or ``"sb3"`` (torch, the default)."""
+        return "sbx" if self.backend == "sbx" else "sb3"
+
+    @property
+    def folder(self) -> str:
+        """Its folder in the log tree: ``sac`` (torch) or ``sac_sbx`` (JAX), so runs stay apart."""
+        return self.name if self.run_backend == "sb3" else f"{self.name}_sbx"
 
     def load_class(self) -> Any:
         """Import and return the algorithm class."""
         return _import_target(self.target)
+
+    def check_env(self, spec: Any, env_kwargs: Any) -> None:
+        """Run the algorithm's own env check (:attr:`env_check`), if it has one."""
+        if self.env_check is not None:
+            _import_target(self.env_check)(spec, env_kwargs)
 
     def init_parameters(self) -> tuple[str, ...]:
         """Names of keyword arguments the algorithm's constructor accepts (besides policy, env)."""
@@ -69,14 +91,19 @@ _DISCRETE = frozenset({"Discrete"})
 _BOX = frozenset({"Box"})
 _ALL = frozenset({"Discrete", "Box", "MultiDiscrete", "MultiBinary"})
 
+#: the torch (Stable-Baselines3) algorithms, by name
 ALGOS: dict[str, AlgoSpec] = {}
+#: every backend's algorithms, by ``--backend`` and name (``"sb3"`` is :data:`ALGOS`)
+BACKENDS: dict[str, dict[str, AlgoSpec]] = {"sb3": ALGOS, "sbx": {}}
+_SUFFIX = "_sbx"  # "sac_sbx" names the JAX backend's sac (its folder in the log tree)
 
 
 def register(spec: AlgoSpec, *, replace: bool = False) -> None:
     """Add an algorithm to the registry (``replace=True`` to override an entry)."""
-    if spec.name in ALGOS and not replace:
+    table = BACKENDS[spec.run_backend]
+    if spec.name in table and not replace:
         raise ValueError(f"algorithm {spec.name!r} is already registered")
-    ALGOS[spec.name] = spec
+    table[spec.name] = spec
 
 
 for _spec in (
@@ -91,6 +118,15 @@ for _spec in (
     AlgoSpec("qrdqn", "sb3_contrib:QRDQN", _DISCRETE, True, backend="sb3-contrib"),
     AlgoSpec("trpo", "sb3_contrib:TRPO", _ALL, False, supports_sde=True, backend="sb3-contrib"),
     AlgoSpec("ars", "sb3_contrib:ARS", _DISCRETE | _BOX, False, backend="sb3-contrib"),
+    AlgoSpec("droq", "rlzoo_real.droq:DroQ", _BOX, True, supports_sde=True, backend="rlzoo_real"),
+    AlgoSpec(
+        "openloop",
+        "rlzoo_real.openloop:OpenLoop",
+        _BOX,
+        False,
+        backend="rlzoo_real",
+        env_check="rlzoo_real.openloop:check_env",
+    ),
     AlgoSpec(
         "ppo_lstm",
         "sb3_contrib:RecurrentPPO",
@@ -102,13 +138,62 @@ for _spec in (
 ):
     register(_spec)
 
+# The JAX backend (sbx-rl, the ``sbx`` extra): its classes, wrapped by rlzoo_real.sbx_backend so
+# that their model files also hold the weights as plain tensors (replay never unpickles).
+# DroQ there is SAC with dropout and layer norm in the critics (sbx removed its DroQ class).
+for _name, _cls, _spaces, _off, _sde in (
+    ("sac", "SAC", _BOX, True, True),
+    ("droq", "SAC", _BOX, True, True),
+    ("tqc", "TQC", _BOX, True, True),
+    ("crossq", "CrossQ", _BOX, True, True),
+    ("td3", "TD3", _BOX, True, False),
+    ("ddpg", "DDPG", _BOX, True, False),
+    ("ppo", "PPO", _DISCRETE | _BOX, False, True),
+    ("dqn", "DQN", _DISCRETE, True, False),
+):
+    register(AlgoSpec(_name, f"rlzoo_real.sbx_backend:{_cls}", _spaces, _off, _sde, backend="sbx"))
 
-def get_algo(name: str) -> AlgoSpec:
-    """Return the registered algorithm called ``name`` or raise a :class:`UserError`."""
+
+def get_algo(name: str, backend: str = "sb3") -> AlgoSpec:
+    """Return the algorithm called ``name`` of ``backend`` or raise a :class:`UserError`.
+
+    Args:
+        name: the algorithm, e.g. ``sac``; ``sac_sbx`` names the JAX backend's (its log folder).
+        backend: ``sb3`` (torch) or ``sbx`` (JAX, needs the ``sbx`` extra).
+    """
     key = name.lower()
-    if key in ALGOS:
-        return ALGOS[key]
+    if backend not in BACKENDS:
+        raise UserError(
+            f"Unknown backend {backend!r}.{suggest(backend, BACKENDS)} "
+            f"Available backends: {', '.join(BACKENDS)} (sb3: PyTorch, the default; sbx: JAX)."
+        )
+    if key.endswith(_SUFFIX) and key[: -len(_SUFFIX)] in BACKENDS["sbx"]:
+        key, backend = key[: -len(_SUFFIX)], "sbx"
+    table = BACKENDS[backend]
+    if key in table:
+        if backend == "sbx":
+            _require_sbx()
+        return table[key]
+    if backend != "sb3":
+        raise UserError(
+            f"The {backend} backend has no algorithm {name!r}.{suggest(key, table)} "
+            f"Algorithms with --backend {backend}: {', '.join(sorted(table))}; "
+            f"the others need --backend sb3."
+        )
     raise UserError(
         f"Unknown algorithm {name!r}.{suggest(key, ALGOS)} "
         f"Available algorithms: {', '.join(sorted(ALGOS))}."
     )
+
+
+@cache
+def _require_sbx() -> None:
+    """Import sbx once; a missing extra becomes a :class:`UserError` that names it."""
+    try:
+        importlib.import_module("sbx")
+    except ImportError as exc:
+        raise UserError(
+            f"--backend sbx needs the JAX backend, which is not installed here ({exc}). "
+            f"Install the extra: {SBX_EXTRA} (from a checkout: pip install -e '.[sbx]'), "
+            "or train with --backend sb3."
+        ) from None

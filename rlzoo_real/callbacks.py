@@ -110,21 +110,29 @@ class RunControl(BaseCallback):
     def _on_rollout_start(self) -> None:
         steps = self.model.num_timesteps
         if self.stop.requested:
-            self.checkpoint()
+            self.checkpoint(at_rollout_start=True)
             raise StopTraining
         due = (
             self.save_freq > 0 and steps // self.save_freq > self.last_checkpoint // self.save_freq
         )
         if due and steps > self.last_checkpoint:
-            self.checkpoint()
+            self.checkpoint(at_rollout_start=True)
 
-    def checkpoint(self) -> Any:
-        """Write a checkpoint of the current state (once per step count)."""
+    def checkpoint(self, *, at_rollout_start: bool = False) -> Any:
+        """Write a checkpoint of the current state (once per step count).
+
+        ``at_rollout_start``: called from a rollout start (the rollout's gSDE noise is kept).
+        """
         from rlzoo_real.checkpoint import capture_state, save_checkpoint
 
         if self.records and self.records[-1].steps == self.model.num_timesteps:
             return self.records[-1]
-        state = capture_state(self.model, eval_callback=self.eval_callback, run=self.run)
+        state = capture_state(
+            self.model,
+            eval_callback=self.eval_callback,
+            run=self.run,
+            at_rollout_start=at_rollout_start,
+        )
         record = save_checkpoint(
             self.run, self.model, state, keep=self.keep, keep_buffers=self.keep_buffers
         )

@@ -237,10 +237,18 @@ def load_state(path: Path) -> dict[str, Any]:
 # --- the training state -------------------------------------------------------------------
 
 
-def capture_state(model: Any, *, eval_callback: Any, run: RunFolder) -> dict[str, Any]:
-    """Everything beyond the model files that an exact continuation needs."""
+def capture_state(
+    model: Any, *, eval_callback: Any, run: RunFolder, at_rollout_start: bool = False
+) -> dict[str, Any]:
+    """Everything beyond the model files that an exact continuation needs.
+
+    ``at_rollout_start``: taken in a callback's rollout start, right after
+    Stable-Baselines3 drew the rollout's gSDE noise (kept then, see :mod:`rlzoo_real.gsde`).
+    """
     import numpy as np
     import torch
+
+    from rlzoo_real.gsde import capture_noise
 
     state: dict[str, Any] = {
         "version": STATE_VERSION,
@@ -250,6 +258,7 @@ def capture_state(model: Any, *, eval_callback: Any, run: RunFolder) -> dict[str
             "numpy": np.random.get_state(),
             "torch": torch.get_rng_state(),
             "action_space": _space_rng(model.action_space),
+            "sde_noise": capture_noise(model) if at_rollout_start else None,
         },
         "train_env": _capture_vec_env(model.get_env()),
         "eval": None,
@@ -282,6 +291,10 @@ def restore_rng(model: Any, rng: dict[str, Any]) -> None:
     torch.set_rng_state(rng["torch"])
     if rng.get("action_space") is not None:
         model.action_space.np_random.bit_generator.state = rng["action_space"]
+    if rng.get("sde_noise") is not None:
+        from rlzoo_real.gsde import restore_noise
+
+        restore_noise(model, rng["sde_noise"])
 
 
 def restore_eval_callback(callback: Any, saved: dict[str, Any]) -> str | None:

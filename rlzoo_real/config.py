@@ -107,6 +107,7 @@ class RunSpec:
         action_noise: ``(noise_type, noise_std)`` for off-policy exploration, or None.
         model_kwargs: keyword arguments for the algorithm class (may hold schedules and
             :class:`~rlzoo_real.literals.KnownName` objects; see ``literals.materialize``).
+        backend: ``sb3`` (PyTorch) or ``sbx`` (JAX), see :func:`rlzoo_real.algos.get_algo`.
     """
 
     algo: str
@@ -123,6 +124,7 @@ class RunSpec:
     callbacks: tuple[ClassRef, ...]
     action_noise: tuple[str, float] | None
     model_kwargs: Mapping[str, Any]
+    backend: str = "sb3"
 
 
 def bundled_hyperparams_dir() -> Path:
@@ -315,12 +317,31 @@ def _check_keys(merged: Mapping[str, Any], algo: AlgoSpec, where: str) -> None:
                 f"{where}: '{key}' cannot be set in a hyperparameter entry; "
                 f"use the {_CLI_KEYS[key]} option of realzoo train instead."
             )
+        if key in _SDE_KEYS and key not in accepted:
+            raise UserError(_no_sde_message(algo, key, where))
         if key not in accepted and key not in SPECIAL_KEYS:
             listing = ", ".join(sorted(accepted | SPECIAL_KEYS))
             raise UserError(
-                f"{where}: unknown hyperparameter {key!r} for algorithm {algo.name}."
+                f"{where}: unknown hyperparameter {key!r} for algorithm {algo.name}"
+                f"{' with --backend sbx (JAX)' if algo.run_backend == 'sbx' else ''}."
                 f"{suggest(key, accepted | SPECIAL_KEYS)} Accepted keys: {listing}."
             )
+
+
+#: the keys of generalized State-Dependent Exploration (gSDE)
+_SDE_KEYS = frozenset({"use_sde", "sde_sample_freq", "use_sde_at_warmup"})
+
+
+def _no_sde_message(algo: AlgoSpec, key: str, where: str) -> str:
+    from rlzoo_real.algos import ALGOS
+
+    with_sde = ", ".join(sorted(a.name for a in ALGOS.values() if a.supports_sde))
+    return (
+        f"{where}: {key}: gSDE (generalized State-Dependent Exploration) is not supported by "
+        f"{algo.name}. Algorithms that support it: {with_sde}. Remove {key} from the entry or "
+        f"-params, or pick one of those algorithms (for {algo.name}, exploration comes from "
+        "its own noise settings)."
+    )
 
 
 def _interpret(algo: AlgoSpec, env_id: str, merged: dict[str, Any], where: str) -> RunSpec:
@@ -381,6 +402,7 @@ def _interpret(algo: AlgoSpec, env_id: str, merged: dict[str, Any], where: str) 
         callbacks=_class_refs(merged.get("callback"), "callback", where),
         action_noise=action_noise,
         model_kwargs=model_kwargs,
+        backend=algo.run_backend,
     )
 
 

@@ -50,12 +50,15 @@ class ReplayOptions:
 
 @dataclass(frozen=True)
 class Episode:
-    """One episode of a replay: its number (from 1), env, return and length."""
+    """One episode of a replay: its number (from 1), env, return and length, and its
+    continuity cost (mean absolute change of the action between steps; None when the
+    env's actions are not Box, see :mod:`rlzoo_real.continuity`)."""
 
     number: int
     env_index: int
     episode_return: float
     length: int
+    continuity_cost: float | None = None
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,12 @@ class ReplayResult:
     @property
     def lengths(self) -> list[int]:
         return [e.length for e in self.episodes]
+
+    @property
+    def continuity_costs(self) -> list[float]:
+        """The measured continuity costs of the finished episodes (empty: not measured)."""
+        costs = [e.continuity_cost for e in self.episodes if e.continuity_cost is not None]
+        return [c for c in costs if c == c]  # NaN: a one-step episode has no change
 
 
 def replay(
@@ -113,6 +122,8 @@ def replay(
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import VecMonitor, is_vecenv_wrapped
 
+    from rlzoo_real.continuity import episode_cost
+
     if n_timesteps is None and n_episodes is None:
         raise ValueError("give n_timesteps or n_episodes, or both")
     n_envs = env.num_envs
@@ -141,7 +152,8 @@ def replay(
             if not monitored or "episode" in info:
                 ret = info["episode"]["r"] if monitored else returns[i]
                 length = info["episode"]["l"] if monitored else lengths[i]
-                episode = Episode(len(episodes) + 1, int(i), float(ret), int(length))
+                cost = episode_cost(info) if monitored else None
+                episode = Episode(len(episodes) + 1, int(i), float(ret), int(length), cost)
                 episodes.append(episode)
                 if on_episode is not None:
                     on_episode(episode)

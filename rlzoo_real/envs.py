@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,9 @@ from rlzoo_real.errors import UserError, suggest
 
 __all__ = [
     "WrapperChain",
+    "check_class_refs",
     "check_env_id",
+    "check_env_wrappers",
     "import_gym_packages",
     "is_atari",
     "make_vec_env_for",
@@ -63,9 +65,9 @@ def is_atari(env_id: str) -> bool:
 
 def resolve_class(path: str, *, kind: str) -> Any:
     """Import the class named by the dotted ``path`` (RL Zoo aliases understood)."""
-    from rlzoo_real.wrappers import ZOO_ALIASES
+    from rlzoo_real.wrappers import ZOO_ALIASES, wrapper_path
 
-    target = ZOO_ALIASES.get(path, path)
+    target = wrapper_path(path) if kind == "env_wrapper" else ZOO_ALIASES.get(path, path)
     module_name, _, attr = target.rpartition(".")
     if not module_name:
         raise UserError(f"{kind} {path!r} must be a dotted path such as package.module.ClassName.")
@@ -97,10 +99,58 @@ def check_class_refs(refs: Sequence[ClassRef], *, kind: str, leading: int) -> No
             inspect.signature(cls).bind(*([None] * leading), **dict(ref.kwargs))
         except TypeError as exc:
             raise UserError(
-                f"{kind} {ref.path}: wrong arguments {dict(ref.kwargs)} ({exc})."
+                f"{kind} {ref.path}: wrong arguments {dict(ref.kwargs)} ({exc}). "
+                f"{_accepted(cls, leading)}"
             ) from None
         except ValueError:
             continue  # no introspectable signature: let the call itself decide
+
+
+def _accepted(cls: Any, leading: int) -> str:
+    """``ClipAction takes low, high (default ...).`` from the class's signature."""
+    try:
+        params = list(inspect.signature(cls).parameters.values())[leading:]
+    except (TypeError, ValueError):
+        return ""
+    shown = [
+        p.name if p.default is inspect.Parameter.empty else f"{p.name}={p.default!r}"
+        for p in params
+        if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+    ]
+    name = getattr(cls, "__name__", str(cls))
+    return f"{name} takes: {', '.join(shown)}." if shown else f"{name} takes no arguments."
+
+
+def check_env_wrappers(
+    env_id: str, env_kwargs: Mapping[str, Any], refs: Sequence[ClassRef]
+) -> None:
+    """Wrap one real env with the ``env_wrapper`` list, reset it and take a step.
+
+    So that values a wrapper rejects (bounds outside the env's box, a bad filter
+    constant) are reported before a run folder exists.
+
+    Raises:
+        UserError: naming the wrapper, the arguments it takes and why it refused.
+    """
+    import gymnasium as gym
+
+    if not refs:
+        return
+    env = gym.make(env_id, **dict(env_kwargs))
+    try:
+        for ref in refs:
+            cls = resolve_class(ref.path, kind="env_wrapper")
+            try:
+                env = cls(env, **dict(ref.kwargs))
+            except (ValueError, TypeError, AssertionError) as exc:
+                raise UserError(
+                    f"env_wrapper {ref.path} {dict(ref.kwargs)} refused {env_id}: {exc}. "
+                    f"{_accepted(cls, 1)}"
+                ) from None
+        env.reset(seed=0)
+        env.step(env.action_space.sample())
+    finally:
+        env.close()
 
 
 class WrapperChain:
@@ -113,6 +163,70 @@ class WrapperChain:
         for ref in self.refs:
             env = resolve_class(ref.path, kind="env_wrapper")(env, **dict(ref.kwargs))
         return env
+
+
+class EnvMaker:
+    """Make training env ``rank`` (picklable, for subprocess envs).
+
+    As Stable-Baselines3's ``make_vec_env`` does it (``render_mode="rgb_array"`` unless
+    given, the action space seeded with ``seed + rank``, a ``Monitor``, then the
+    ``env_wrapper`` chain), with one addition: Box-action envs get the
+    :class:`~rlzoo_real.continuity.ContinuityCost` measure right inside the Monitor, so
+    it sees the actions after every wrapper and ``monitor.csv`` has its column.
+    """
+
+    def __init__(
+        self,
+        env_id: str,
+        env_kwargs: dict[str, Any],
+        *,
+        rank: int,
+        seed: int,
+        monitor_dir: str | None,
+        append: bool,
+        measure: bool,
+        wrappers: WrapperChain | None,
+    ) -> None:
+        self.env_id, self.env_kwargs, self.rank, self.seed = env_id, env_kwargs, rank, seed
+        self.monitor_dir, self.append, self.measure = monitor_dir, append, measure
+        self.wrappers = wrappers
+
+    def __call__(self) -> Any:
+        import os
+
+        import gymnasium as gym
+        from stable_baselines3.common.monitor import Monitor
+
+        from rlzoo_real.continuity import KEY, ContinuityCost, measurable
+
+        try:
+            env = gym.make(self.env_id, **{"render_mode": "rgb_array", **self.env_kwargs})
+        except TypeError:
+            env = gym.make(self.env_id, **self.env_kwargs)
+        env.action_space.seed(self.seed + self.rank)
+        keywords: tuple[str, ...] = ()
+        if measurable(env.action_space):
+            env = ContinuityCost(env)
+            keywords = (KEY,) if self.measure else ()
+        path = None
+        if self.monitor_dir is not None:
+            os.makedirs(self.monitor_dir, exist_ok=True)
+            path = os.path.join(self.monitor_dir, str(self.rank))
+        env = Monitor(env, filename=path, info_keywords=keywords, override_existing=not self.append)
+        return self.wrappers(env) if self.wrappers is not None else env
+
+
+def _monitor_lacks_column(monitor_dir: Path | None) -> bool:
+    """A monitor file made before the continuity column existed (appending must match it)."""
+    from rlzoo_real.continuity import KEY
+
+    path = Path(monitor_dir) / "0.monitor.csv" if monitor_dir is not None else None
+    if path is None or not path.is_file():
+        return False
+    with path.open() as handle:
+        handle.readline()
+        header = handle.readline().strip()
+    return bool(header) and KEY not in header.split(",")
 
 
 def make_vec_env_for(
@@ -140,7 +254,6 @@ def make_vec_env_for(
         for_eval: evaluation env: normalization frozen and rewards left unnormalized.
         normalize_stats: a ``vecnormalize.pkl`` to load statistics from (warm start).
     """
-    from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.preprocessing import is_image_space, is_image_space_channels_first
     from stable_baselines3.common.vec_env import (
         DummyVecEnv,
@@ -151,17 +264,22 @@ def make_vec_env_for(
     )
 
     vec_cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
-    try:
-        env = make_vec_env(
+    makers: list[Callable[[], Any]] = [
+        EnvMaker(
             spec.env_id,
-            n_envs=n_envs,
+            dict(env_kwargs),
+            rank=i,
             seed=seed,
-            env_kwargs=dict(env_kwargs),
             monitor_dir=str(monitor_dir) if monitor_dir is not None else None,
-            wrapper_class=WrapperChain(spec.env_wrappers) if spec.env_wrappers else None,
-            vec_env_cls=vec_cls,
-            monitor_kwargs={"override_existing": False} if append_monitor else None,
+            append=append_monitor,
+            measure=not (append_monitor and _monitor_lacks_column(monitor_dir)),
+            wrappers=WrapperChain(spec.env_wrappers) if spec.env_wrappers else None,
         )
+        for i in range(n_envs)
+    ]
+    try:
+        env: Any = vec_cls(makers)
+        env.seed(seed)
     except TypeError as exc:
         raise UserError(
             f"Could not create {spec.env_id} with env kwargs {dict(env_kwargs)}: {exc}. "
@@ -180,6 +298,6 @@ def make_vec_env_for(
             env.training = False
             env.norm_reward = False
     obs_space = env.observation_space
-    if is_image_space(obs_space) and not is_image_space_channels_first(obs_space):  # type: ignore[arg-type]
+    if is_image_space(obs_space) and not is_image_space_channels_first(obs_space):
         env = VecTransposeImage(env)
     return env

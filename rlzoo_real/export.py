@@ -56,6 +56,8 @@ class ExportResult:
         frame_stack: frames the caller must stack, or None.
         n_checked: observations the parity check used.
         max_diff: largest absolute difference from ``model.predict`` on them.
+        env_wrappers: the run's ``env_wrapper`` list (innermost first), each with its
+            arguments and where it lives when deployed (see :func:`wrapper_deployment`).
     """
 
     path: Path
@@ -71,6 +73,7 @@ class ExportResult:
     frame_stack: int | None
     n_checked: int
     max_diff: float
+    env_wrappers: tuple[dict[str, Any], ...] = ()
 
 
 def _require_export_extra() -> None:
@@ -176,10 +179,23 @@ def onnx_policy(loaded: LoadedRun) -> tuple[Any, Any]:
     from stable_baselines3.common.vec_env import VecNormalize, VecTransposeImage
 
     model, env = loaded.model, loaded.env
+    if getattr(loaded.spec, "backend", "sb3") == "sbx":
+        raise UserError(
+            f"{loaded.algo} was trained with --backend sbx: its policy is a JAX (flax) network, "
+            "and realzoo exports torch policies only. Replay it with realzoo enjoy, or train "
+            "with --backend sb3 to export to ONNX."
+        )
     if hasattr(model.policy, "lstm_actor"):
         raise UserError(
             f"{loaded.algo} has a recurrent policy: its hidden state is not part of a "
             "one-observation ONNX graph, so realzoo does not export it."
+        )
+    if getattr(model.policy, "time_driven", False):
+        raise UserError(
+            f"{loaded.algo} is driven by time: its actions follow oscillator phases that run "
+            "from the start of each episode, which a one-observation ONNX graph cannot hold, "
+            "so realzoo does not export it. Its few parameters are in the model file "
+            "(replay it with realzoo enjoy)."
         )
     obs_space = model.observation_space
     if not isinstance(obs_space, spaces.Box):
@@ -295,12 +311,52 @@ def export_onnx(
             frame_stack=loaded.spec.frame_stack,
             n_checked=len(raw),
             max_diff=diff,
+            env_wrappers=wrapper_deployment(loaded.spec),
         )
         _add_metadata(tmp, loaded, result)
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return result
+
+
+def wrapper_deployment(spec: Any) -> tuple[dict[str, Any], ...]:
+    """Where each of the run's env wrappers lives once the policy is exported.
+
+    The graph is stateless: it holds :class:`~rlzoo_real.wrappers.ClipAction` (its box is
+    the policy's action space, so the graph's actions stay within it), nothing else.
+    Stateful action filters (``RateLimit``, ``LowPassFilter``) must run in the control
+    loop on the graph's output (:mod:`rlzoo_real.filters` has them in numpy), in reverse
+    list order; observation wrappers (``HistoryWrapper``, the time feature) must build
+    the graph's input, in list order. Each entry: ``wrapper`` (as in config.yml),
+    ``class`` (dotted path), ``kwargs`` and ``where`` (``graph``, ``actions``,
+    ``observations`` or ``unknown``).
+    """
+    from sb3_contrib.common.wrappers import TimeFeatureWrapper
+
+    from rlzoo_real.envs import resolve_class
+    from rlzoo_real.wrappers import ClipAction, HistoryWrapper, LowPassFilter, RateLimit
+
+    entries = []
+    for ref in spec.env_wrappers:
+        cls = resolve_class(ref.path, kind="env_wrapper")
+        if issubclass(cls, ClipAction):
+            where = "graph"
+        elif issubclass(cls, RateLimit | LowPassFilter):
+            where = "actions"
+        elif issubclass(cls, HistoryWrapper | TimeFeatureWrapper):
+            where = "observations"
+        else:
+            where = "unknown"
+        entries.append(
+            {
+                "wrapper": ref.path,
+                "class": f"{cls.__module__}.{cls.__qualname__}",
+                "kwargs": dict(ref.kwargs),
+                "where": where,
+            }
+        )
+    return tuple(entries)
 
 
 def _run_onnx(path: Path, obs: Any) -> Any:
@@ -334,6 +390,8 @@ def _bounds(loaded: LoadedRun) -> tuple[list[float], list[float]] | None:
 
 def _add_metadata(path: Path, loaded: LoadedRun, result: ExportResult) -> None:
     """Record in the file what it is and how to feed it (``session.get_modelmeta()``)."""
+    import json
+
     import onnx
 
     from rlzoo_real import __version__
@@ -364,6 +422,7 @@ def _add_metadata(path: Path, loaded: LoadedRun, result: ExportResult) -> None:
         "frame_stack": str(result.frame_stack or 0),
         "observation_normalization": str(result.normalized).lower(),
         "parity_max_diff": f"{result.max_diff:.3g} on {result.n_checked} observations",
+        "env_wrappers": json.dumps(list(result.env_wrappers)),
     }
     proto = onnx.load(str(path))
     proto.producer_name = "realzoo"

@@ -86,6 +86,7 @@ class RunRequest:
         gym_packages: modules to import that register envs (besides the run's own).
         device: torch device.
         unsafe_pickle_load: load with pickle (runs code from the files).
+        backend: ``sb3`` or ``sbx``: which backend's runs ``algo`` names (``sac_sbx`` also does).
     """
 
     target: str | None = None
@@ -100,6 +101,7 @@ class RunRequest:
     gym_packages: tuple[str, ...] = ()
     device: str = "auto"
     unsafe_pickle_load: bool = False
+    backend: str = "sb3"
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,7 @@ def find_run(request: RunRequest) -> tuple[Path, Path | None]:
         )
     from rlzoo_real.algos import get_algo
 
-    algo = get_algo(request.algo).name
+    algo = get_algo(request.algo, backend=request.backend).folder  # sac, or sac_sbx for JAX runs
     log_folder = Path(request.log_folder)
     if not log_folder.is_dir():
         raise UserError(f"The log folder {str(log_folder)!r} does not exist (set it with -f).")
@@ -245,7 +247,7 @@ def run_spec(record: RunRecord) -> Any:
     named = {k: v for k, v in config.items() if contains_known_name(v)}
     plain = {k: v for k, v in config.items() if k not in named}
     spec, _ = resolve_run_spec(
-        get_algo(record.algo),
+        get_algo(record.algo, backend=str(record.args.get("backend") or "sb3")),
         record.env_id,
         table={record.env_id: plain},
         source=str(record.folder.config_file),
@@ -480,7 +482,7 @@ def open_run(
             )
         spec, folder = run_spec(record), record.folder
         base_kwargs, packages = dict(record.env_kwargs), record.gym_packages
-    algo = get_algo(spec.algo)
+    algo = get_algo(spec.algo, backend=spec.backend)
     choice = choose_model(
         folder,
         model_file=model_file,
@@ -515,7 +517,7 @@ def open_run(
 def _check_request_matches(request: RunRequest, record: RunRecord) -> None:
     from rlzoo_real.algos import get_algo
 
-    if request.algo and get_algo(request.algo).name != record.algo:
+    if request.algo and get_algo(request.algo, backend=request.backend).name != record.algo:
         raise UserError(
             f"{record.folder.path} is a run of {record.algo}, not {request.algo} "
             f"(its args.yml says algo: {record.algo}). Drop --algo or use --algo {record.algo}."
@@ -541,7 +543,7 @@ def _lone_model_spec(
         )
     if not request.algo or not request.env:
         raise UserError(f"A lone model file needs --algo and --env to be replayed ({model_file}).")
-    algo = get_algo(request.algo)
+    algo = get_algo(request.algo, backend=request.backend)
     spec, _ = resolve_run_spec(
         algo, request.env, table={request.env: {"n_timesteps": 1}}, source=str(model_file)
     )
@@ -585,7 +587,7 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
     from rlzoo_real.algos import get_algo
     from rlzoo_real.training import build_model
 
-    algo = get_algo(spec.algo)
+    algo = get_algo(spec.algo, backend=spec.backend)
     if request.unsafe_pickle_load:
         try:
             return algo.load_class().load(str(path), device=request.device)

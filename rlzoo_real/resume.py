@@ -27,7 +27,15 @@ __all__ = ["ResumePoint", "locate_run", "prepare_resume"]
 #: options a resumed run takes from the new command line
 _RESUME_OPTIONS = ("verbose", "progress", "time_limit", "keep_checkpoints", "resume")
 #: options that must match the saved run when given again
-_FIXED_OPTIONS = ("hyperparams", "env_kwargs", "eval_env_kwargs", "conf_file", "trained_agent")
+_FIXED_OPTIONS = (
+    "hyperparams",
+    "env_kwargs",
+    "eval_env_kwargs",
+    "conf_file",
+    "trained_agent",
+    "updates_between_episodes",
+    "preset",
+)
 
 
 @dataclass(frozen=True)
@@ -41,7 +49,9 @@ class ResumePoint:
     notes: list[str]
 
 
-def locate_run(target: str, *, algo: str, env: str, log_folder: str) -> RunFolder:
+def locate_run(
+    target: str, *, algo: str, env: str, log_folder: str, backend: str = "sb3"
+) -> RunFolder:
     """The run folder named by ``--resume``: a path, ``latest`` or a run id (with -a/-e/-f)."""
     if target == "latest" or target.isdigit():
         if not algo or not env:
@@ -49,7 +59,9 @@ def locate_run(target: str, *, algo: str, env: str, log_folder: str) -> RunFolde
                 f"--resume {target} needs --algo and --env (and -f if the log folder is not "
                 "'logs') to find the run; or give the run folder itself: --resume logs/sac/X_1."
             )
-        log_path = Path(log_folder) / algo.lower()
+        from rlzoo_real.algos import get_algo
+
+        log_path = Path(log_folder) / get_algo(algo, backend=backend).folder  # sac or sac_sbx
         run_id = latest_run_id(log_path, env) if target == "latest" else int(target)
         pattern = re.compile(rf"{re.escape(env_folder_name(env))}_{run_id}(_[0-9a-f\-]{{36}})?")
         matches = (
@@ -107,7 +119,9 @@ def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
     from rlzoo_real.training import Prepared, TrainArgs, parse_env_kwargs
 
     assert args.resume is not None
-    run = locate_run(args.resume, algo=args.algo, env=args.env, log_folder=args.log_folder)
+    run = locate_run(
+        args.resume, algo=args.algo, env=args.env, log_folder=args.log_folder, backend=args.backend
+    )
     fields = {f.name for f in dataclasses.fields(TrainArgs)}
     saved_dict = _read_mapping(run.args_file)
     saved = TrainArgs(**{k: v for k, v in saved_dict.items() if k in fields})
@@ -115,7 +129,7 @@ def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
     manifest = _read_mapping(run.manifest_file)
     config = _read_mapping(run.config_file)
 
-    algo = get_algo(saved.algo)
+    algo = get_algo(saved.algo, backend=saved.backend)
     import_gym_packages(saved.gym_packages)
     check_env_id(saved.env)
     total = args.n_timesteps if args.n_timesteps > 0 else int(config.get("n_timesteps", 0))
@@ -147,12 +161,14 @@ def _check_contradictions(args: TrainArgs, saved: TrainArgs, seed: Any, run: Run
     problems = []
     for name in ("algo", "env"):
         given = getattr(args, name)
-        if given and given.lower() != str(getattr(saved, name)).lower():
+        if given and given.lower().removesuffix("_sbx") != str(getattr(saved, name)).lower():
             problems.append(f"--{name} {given} (the run is {getattr(saved, name)})")
     for name in _FIXED_OPTIONS:
         given = getattr(args, name)
         if given and given != getattr(saved, name):
             problems.append(f"--{name.replace('_', '-')} {given} (saved: {getattr(saved, name)})")
+    if args.backend != "sb3" and args.backend != saved.backend:
+        problems.append(f"--backend {args.backend} (the run's backend is {saved.backend})")
     if args.seed is not None and args.seed != seed:
         problems.append(f"--seed {args.seed} (the run's seed is {seed})")
     if problems:

@@ -180,8 +180,9 @@ def inspect_model_file(path: Path) -> ModelFileInfo:
     try:
         with zipfile.ZipFile(path) as archive:
             names = set(archive.namelist())
-            if "policy.pth" not in names or "data" not in names:
-                raise UserError(f"{bad}: it lacks policy.pth or data.")
+            weights = {"policy.pth", "jax_params.pth"}  # torch, or realzoo's sbx backend
+            if not names & weights or "data" not in names:
+                raise UserError(f"{bad}: it lacks policy.pth (or jax_params.pth) or data.")
             data = json.loads(archive.read("data"))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
         raise UserError(f"{bad}: {exc}.") from None

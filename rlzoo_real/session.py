@@ -121,6 +121,9 @@ class Session:
                 problem = restore_eval_callback(eval_callback, resume.state["eval"])
                 if problem:
                     notes.append(f"evaluation env state not restored ({problem})")
+            from rlzoo_real.realtime import realtime_callbacks
+
+            callbacks.extend(realtime_callbacks(spec))  # overruns into progress.csv
             callbacks.extend(extra_callbacks)
             control = _make_control(prepared, run, stop, eval_callback, resume)
             callbacks.append(control)
@@ -292,15 +295,15 @@ def _make_logger(args: TrainArgs, run: RunFolder, wandb_run: Any, resumed: bool)
 
 
 def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]:
-    from stable_baselines3.common.callbacks import EvalCallback
-
     from rlzoo_real.callbacks import SaveBestNormalization
+    from rlzoo_real.continuity import ContinuityEvalCallback, ContinuityLogger
     from rlzoo_real.envs import make_vec_env_for, resolve_class
 
     args, spec = prepared.args, prepared.spec
     callbacks: list[Any] = [
         resolve_class(ref.path, kind="callback")(**dict(ref.kwargs)) for ref in spec.callbacks
     ]
+    callbacks.append(ContinuityLogger())  # rollout/continuity_cost, current in every log row
     eval_callback = None
     if args.eval_freq > 0:
         eval_env = make_vec_env_for(
@@ -312,7 +315,7 @@ def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]
             for_eval=True,
         )
         on_best = SaveBestNormalization(run.best_vecnormalize_file) if spec.normalize else None
-        eval_callback = EvalCallback(
+        eval_callback = ContinuityEvalCallback(  # EvalCallback + eval/continuity_cost
             eval_env,
             callback_on_new_best=on_best,
             n_eval_episodes=args.eval_episodes,

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rlzoo_real.algos import get_algo
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs import RunFolder, env_folder_name, find_run_folders
 
@@ -70,7 +71,16 @@ MATCH_KEYS = (
     "num_threads",
     "gym_packages",
     "trained_agent",
+    "backend",
+    "preset",
+    "updates_between_episodes",
 )
+#: What a run made before a field existed recorded for it (its value then).
+_MATCH_DEFAULTS: dict[str, Any] = {
+    "backend": "sb3",
+    "preset": None,
+    "updates_between_episodes": False,
+}
 LOG_DIR = "sweep_logs"
 _POLL_S = 0.1
 #: exit statuses of a run that stopped cleanly and can be resumed: SIGINT, SIGTERM, time limit
@@ -133,17 +143,22 @@ class Job:
     args: TrainArgs
 
     @property
+    def _algo(self) -> str:
+        """``sac``, or ``sac_sbx`` for the JAX backend's (as its log folder is named)."""
+        return self.args.algo if self.args.backend == "sb3" else f"{self.args.algo}_sbx"
+
+    @property
     def name(self) -> str:
         """``ppo CartPole-v1 seed 0 learning_rate:0.001``."""
         extra = " ".join([*self.args.hyperparams, *self.args.env_kwargs])
-        return f"{self.args.algo} {self.args.env} seed {self.args.seed}" + (
+        return f"{self._algo} {self.args.env} seed {self.args.seed}" + (
             f" {extra}" if extra else ""
         )
 
     @property
     def slug(self) -> str:
         """A file name for the job's log, the same every time the sweep is run."""
-        base = f"{self.args.algo}_{env_folder_name(self.args.env)}_seed{self.args.seed}"
+        base = f"{self._algo}_{env_folder_name(self.args.env)}_seed{self.args.seed}"
         overrides = [*self.args.hyperparams, "|", *self.args.env_kwargs]
         if self.args.hyperparams or self.args.env_kwargs:
             digest = hashlib.sha1("\n".join(overrides).encode()).hexdigest()[:8]
@@ -156,7 +171,8 @@ class Job:
 
 
 def _match_key(args: dict[str, Any]) -> str:
-    return json.dumps({k: args.get(k) for k in MATCH_KEYS}, sort_keys=True, default=str)
+    values = {k: args.get(k, _MATCH_DEFAULTS.get(k)) for k in MATCH_KEYS}
+    return json.dumps(values, sort_keys=True, default=str)
 
 
 def make_jobs(
@@ -187,8 +203,15 @@ def make_jobs(
         expand_grid(env_kwargs, option="--env-kwargs"),
         seeds,
     ):
+        spec = get_algo(algo, backend=template.backend)  # sac_sbx: sac on the JAX backend
         args = dataclasses.replace(
-            template, algo=algo, env=env, seed=seed, hyperparams=list(hp), env_kwargs=list(ek)
+            template,
+            algo=spec.name,
+            backend=spec.run_backend,
+            env=env,
+            seed=seed,
+            hyperparams=list(hp),
+            env_kwargs=list(ek),
         )
         job = Job(args)
         if job.match_key() not in seen:  # --algos ppo ppo
@@ -218,6 +241,9 @@ _FLAGS = {
     "env_kwargs": "--env-kwargs",
     "eval_env_kwargs": "--eval-env-kwargs",
     "gym_packages": "--gym-packages",
+    "backend": "--backend",
+    "preset": "--preset",
+    "updates_between_episodes": "--updates-between-episodes",  # a switch: no value
 }
 
 
@@ -240,6 +266,8 @@ def train_argv(args: TrainArgs) -> list[str]:
         flag = _FLAGS.get(name)
         if flag is None:
             unsupported.append(name)
+        elif isinstance(value, bool):
+            argv += [flag] if value else []
         elif isinstance(value, list):
             for word in value:
                 argv += [flag, str(word)]
@@ -295,7 +323,7 @@ def finished_runs(
     job they ran (for ``stopped``, only those with a checkpoint to resume from)."""
     from rlzoo_real.runs import read_run_args, read_run_manifest
 
-    algos = sorted({job.args.algo for job in jobs})
+    algos = sorted({get_algo(job.args.algo, backend=job.args.backend).folder for job in jobs})
     envs = sorted({job.args.env for job in jobs})
     found: dict[str, RunFolder] = {}
     for _, run in find_run_folders(log_folder, algos=algos, envs=envs):

@@ -38,6 +38,7 @@ class TrainArgs:
 
     algo: str = ""
     env: str = ""
+    backend: str = "sb3"  # sb3 (PyTorch) or sbx (JAX, the sbx extra)
     log_folder: str = "logs"
     n_timesteps: int = -1
     eval_freq: int = 25000
@@ -67,6 +68,8 @@ class TrainArgs:
     wandb_tags: list[str] = field(default_factory=list)
     progress: bool = False
     verbose: int = 1
+    updates_between_episodes: bool = False  # off-policy: gradient updates only after episodes
+    preset: str | None = None  # hyperparams/<preset>/<algo>.yml, e.g. gsde
 
 
 @dataclass(frozen=True)
@@ -85,7 +88,13 @@ class Prepared:
 def prepare(args: TrainArgs) -> Prepared:
     """Check a request without writing anything: names, files, hyperparameters, env kwargs."""
     from rlzoo_real.config import resolve_run_spec
-    from rlzoo_real.envs import check_class_refs, check_env_id, import_gym_packages, is_atari
+    from rlzoo_real.envs import (
+        check_class_refs,
+        check_env_id,
+        check_env_wrappers,
+        import_gym_packages,
+        is_atari,
+    )
 
     _check_options(args)
     if not args.algo or not args.env:
@@ -93,15 +102,25 @@ def prepare(args: TrainArgs) -> Prepared:
             "realzoo train needs --algo and --env (e.g. --algo sac --env Pendulum-v1), "
             "or --resume RUN_FOLDER to continue a run."
         )
-    algo = get_algo(args.algo)
+    algo = get_algo(args.algo, backend=args.backend)
+    args = dataclasses.replace(args, algo=algo.name, backend=algo.run_backend)  # sac_sbx -> sac
     import_gym_packages(args.gym_packages)
     check_env_id(args.env)
-    if args.conf_file:
+    if args.preset:
+        from rlzoo_real.presets import preset_file
+
+        path = preset_file(args.preset, algo.name, conf_file=args.conf_file)
+        table, source = load_table(path), f"hyperparams/{args.preset}/{algo.name}.yml"
+    elif args.conf_file:
         table, source = load_table(args.conf_file), args.conf_file
     else:
         path = bundled_hyperparams_dir() / f"{algo.name}.yml"
         table, source = load_table(path), f"hyperparams/{algo.name}.yml"
     overrides = parse_key_values(args.hyperparams, option="-params")
+    if args.updates_between_episodes:
+        from rlzoo_real.realtime import between_episode_overrides
+
+        overrides = between_episode_overrides(algo, overrides)
     spec, notice = resolve_run_spec(
         algo,
         args.env,
@@ -111,11 +130,18 @@ def prepare(args: TrainArgs) -> Prepared:
         n_timesteps=args.n_timesteps,
         is_atari=is_atari(args.env),
     )
+    if args.updates_between_episodes:
+        from rlzoo_real.realtime import check_between_episodes
+
+        check_between_episodes(spec)
     env_kwargs, eval_env_kwargs = parse_env_kwargs(args)
+    algo.check_env(spec, env_kwargs)  # e.g. openloop needs MuJoCo joints, not just a Box
     _check_env(algo, args.env, env_kwargs)
+    _check_policy(algo, spec)
     if eval_env_kwargs is not env_kwargs:
         _check_env(algo, args.env, eval_env_kwargs)
     check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1)
+    check_env_wrappers(args.env, env_kwargs, spec.env_wrappers)  # values they refuse, early
     check_class_refs(spec.vec_env_wrappers, kind="vec_env_wrapper", leading=1)
     check_class_refs(spec.callbacks, kind="callback", leading=0)
     if args.trained_agent:
@@ -186,6 +212,17 @@ def _check_env(algo: AlgoSpec, env_id: str, env_kwargs: dict[str, Any]) -> None:
         )
 
 
+def _check_policy(algo: AlgoSpec, spec: RunSpec) -> None:
+    """The entry's ``policy`` must be one of the algorithm's names (SimbaPolicy: some sbx ones)."""
+    aliases = sorted(getattr(algo.load_class(), "policy_aliases", {}) or {})
+    if aliases and spec.policy not in aliases:
+        backend = " with --backend sbx" if algo.run_backend == "sbx" else ""
+        raise UserError(
+            f"{spec.source}: policy {spec.policy!r} is not a policy of {algo.name}{backend}. "
+            f"Its policies: {', '.join(aliases)}."
+        )
+
+
 def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
     import json
     import zipfile
@@ -247,7 +284,7 @@ def train(
 
         prepared, point = prepare_resume(args)
         run = point.run
-        threads = _set_threads(prepared.args.num_threads)
+        threads = _set_threads(prepared.args.num_threads, backend=prepared.args.backend)
         with StopRequest(args.time_limit) as stop:
             session = Session.build(prepared, run, stop, point, extra_callbacks)
             manifest = dict(point.manifest)
@@ -270,19 +307,20 @@ def train(
             return session.learn(manifest)
 
     prepared = prepare(args)
-    threads = _set_threads(args.num_threads)
+    threads = _set_threads(args.num_threads, backend=prepared.args.backend)
     suffix = ""
     if args.uuid:
         import uuid
 
         suffix = f"_{uuid.uuid4()}"
-    run = create_run_folder(Path(args.log_folder), prepared.algo.name, args.env, suffix=suffix)
+    run = create_run_folder(Path(args.log_folder), prepared.algo.folder, args.env, suffix=suffix)
     manifest = start_manifest(
         seed=prepared.seed, num_threads=threads, device=args.device, cwd=Path.cwd()
     )
     with StopRequest(args.time_limit) as stop:
         try:
-            write_yaml_atomic(run.args_file, {**dataclasses.asdict(args), "seed": prepared.seed})
+            saved_args = {**dataclasses.asdict(prepared.args), "seed": prepared.seed}
+            write_yaml_atomic(run.args_file, saved_args)
             write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
             write_text_atomic(run.command_file, command + "\n")
             write_yaml_atomic(run.manifest_file, manifest)
@@ -295,8 +333,13 @@ def train(
         return session.learn(manifest)
 
 
-def _set_threads(num_threads: int) -> int:
+def _set_threads(num_threads: int, *, backend: str = "sb3") -> int:
     import torch
+
+    if backend == "sbx":
+        from rlzoo_real.sbx_backend import configure_threads
+
+        configure_threads(num_threads)
 
     if num_threads > 0:
         torch.set_num_threads(num_threads)
@@ -319,9 +362,16 @@ def build_model(
     """
     from rlzoo_real.literals import materialize
 
-    algo = get_algo(spec.algo)
+    algo = get_algo(spec.algo, backend=spec.backend)
     algo_cls = algo.load_class()
-    kwargs = materialize(dict(spec.model_kwargs))
+    kwargs = dict(spec.model_kwargs)
+    if algo.run_backend == "sbx":
+        from rlzoo_real.sbx_backend import adapt_model_kwargs
+
+        kwargs = adapt_model_kwargs(kwargs, algo=algo.name, where=spec.source)
+    kwargs = materialize(kwargs)
+    if isinstance(kwargs.get("train_freq"), list):  # YAML has no tuples: [1, episode]
+        kwargs["train_freq"] = tuple(kwargs["train_freq"])
     if spec.action_noise is not None:
         kwargs["action_noise"] = _action_noise(spec.action_noise, env)
     common = {"seed": seed, "verbose": verbose, "device": device}

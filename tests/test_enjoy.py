@@ -22,7 +22,11 @@ import pytest
 from rlzoo_real.runs import RunFolder
 from tests.trained_runs import make_cli, train_run
 
-EPISODE = re.compile(r"^Episode (\d+)(?: \(env (\d+)\))?: return (-?[\d.]+), length (\d+)$", re.M)
+EPISODE = re.compile(
+    r"^Episode (\d+)(?: \(env (\d+)\))?: return (-?[\d.]+), length (\d+)"
+    r"(?:, continuity cost [\d.]+|, continuity cost nan)?$",
+    re.M,
+)
 
 
 def episodes(output: str) -> list[tuple[float, int]]:

@@ -86,8 +86,8 @@ def _monitor_rows(run: RunFolder) -> list[list[str]]:
     rows = []
     for path in run.monitor_files():
         for line in path.read_text().splitlines()[2:]:
-            reward, length, _wall_time = line.split(",")
-            rows.append([reward, length])
+            reward, length, _wall_time, *continuity = line.split(",")
+            rows.append([reward, length, *continuity])
     return rows
 
 

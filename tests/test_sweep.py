@@ -245,3 +245,45 @@ def test_ctrl_c_stops_the_jobs_and_the_next_sweep_resumes_them(tmp_path):
     manifest = read_run_manifest(run)
     assert manifest["status"] == "finished" and manifest["num_timesteps"] >= 6000
     assert log.read_text().count("=== ") == 2  # both attempts in the job's log
+
+
+PENDULUM = """\
+Pendulum-v1:
+  n_timesteps: 400
+  policy: MlpPolicy
+  learning_starts: 100
+  batch_size: 32
+  buffer_size: 2000
+  policy_kwargs: "dict(net_arch=[16])"
+"""
+
+
+def test_sweep_passes_on_the_robot_options_and_matches_them(cli, tmp_path, monkeypatch):
+    """--updates-between-episodes reaches each job, and a finished job is matched with it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "pendulum.yml").write_text(PENDULUM)
+    common = ["sweep", "--algos", "sac", "--envs", "Pendulum-v1", "-f", "logs"]
+    common += ["--conf-file", "pendulum.yml", "--eval-freq", 200, "--eval-episodes", 1]
+    result = cli(*common, "--seeds", "0", "--updates-between-episodes")
+    assert result.exit_code == 0, result.output
+    (_, run), *others = _runs(tmp_path / "logs")
+    assert not others
+    assert read_run_args(run)["updates_between_episodes"] is True
+    config = run.config_file.read_text()
+    assert "episode" in config and "gradient_steps: -1" in config
+    again = cli(*common, "--seeds", "0", "--updates-between-episodes", "--dry-run")
+    assert "skip    " in again.output, again.output
+    plain = cli(*common, "--seeds", "0", "--dry-run")  # without the option: another job
+    assert "run     sac Pendulum-v1 seed 0" in plain.output, plain.output
+
+
+def test_sbx_algorithm_names_become_the_backend_in_sweep_jobs():
+    pytest.importorskip("sbx")
+    template = TrainArgs(algo="sac", env="Pendulum-v1", n_timesteps=300)
+    jobs = make_jobs(algos=["sac", "sac_sbx"], envs=["Pendulum-v1"], seeds=[0], template=template)
+    assert [(j.args.algo, j.args.backend) for j in jobs] == [("sac", "sb3"), ("sac", "sbx")]
+    assert jobs[0].slug != jobs[1].slug and jobs[1].slug.startswith("sac_sbx_")
+    argv = train_argv(jobs[1].args)
+    assert argv[argv.index("--backend") + 1] == "sbx" and "--backend" not in train_argv(
+        jobs[0].args
+    )

@@ -83,7 +83,7 @@ def test_train_writes_the_whole_run_folder(cli, tiny_conf, tmp_path):
     assert manifest["start_time"] <= manifest["end_time"]
 
     monitor_lines = (run.path / "0.monitor.csv").read_text().splitlines()
-    assert monitor_lines[0].startswith("#") and monitor_lines[1] == "r,l,t"
+    assert monitor_lines[0].startswith("#") and monitor_lines[1] == "r,l,t,continuity_cost"
     assert len(monitor_lines) == 2 + 2  # two 200-step episodes
 
 

@@ -334,9 +334,11 @@ def _run(
 
     def on_episode(episode: Episode) -> None:
         where = f" (env {episode.env_index})" if n_envs > 1 else ""
+        cost = episode.continuity_cost
+        smooth = f", continuity cost {cost:.4f}" if cost is not None else ""
         typer.echo(
             f"Episode {episode.number}{where}: return {episode.episode_return:.2f}, "
-            f"length {episode.length}"
+            f"length {episode.length}{smooth}"
         )
 
     result = run_enjoy(request, options, on_start=on_start, on_episode=on_episode)
@@ -358,6 +360,11 @@ def _summary(result: ReplayResult) -> None:
             f"{result.steps} steps, return "
             f"{returns.mean():.2f} +/- {returns.std():.2f} (min {returns.min():.2f}, "
             f"max {returns.max():.2f}), length {lengths.mean():.1f} +/- {lengths.std():.1f}"
+            + (
+                f", continuity cost {costs.mean():.4f} +/- {costs.std():.4f}"
+                if len(costs := np.array(result.continuity_costs))
+                else ""
+            )
         )
     else:
         typer.echo(f"Summary: no episode finished in {result.steps} steps (raise -n).")

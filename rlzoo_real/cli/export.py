@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -104,6 +104,23 @@ def export(
         f"Parity with the torch policy on {result.n_checked} observations from the env: "
         f"max |difference| {result.max_diff:.2e} (limit {MAX_DIFF:.0e})"
     )
+    _wrappers(result.env_wrappers)
+
+
+def _wrappers(entries: tuple[dict[str, Any], ...]) -> None:
+    """Say which of the run's env wrappers the graph holds and which the caller must apply."""
+    where = {
+        "graph": "inside the graph (its action bounds)",
+        "actions": "NOT in the graph: apply it to the graph's actions in the control loop "
+        "(rlzoo_real.filters), last wrapper first",
+        "observations": "NOT in the graph: build the graph's input with it",
+        "unknown": "NOT in the graph: apply it as training did",
+    }
+    for entry in entries:
+        kwargs = ", ".join(f"{k}={v!r}" for k, v in entry["kwargs"].items())
+        typer.echo(f"Env wrapper {entry['wrapper']}({kwargs}): {where[entry['where']]}")
+    if any(entry["where"] != "graph" for entry in entries):
+        typer.echo("The file's metadata lists them under 'env_wrappers' (innermost first).")
 
 
 def _fmt(values: list[float]) -> str:

@@ -167,6 +167,15 @@ def train(
     x_axis: Annotated[
         str, typer.Option("--x-axis", "-x", help="steps, episodes or time (wall clock).")
     ] = "steps",
+    y: Annotated[
+        str,
+        typer.Option(
+            "--y",
+            "-y",
+            help="return, or continuity: the continuity cost (mean |change of the action| "
+            "per step) from the monitor files, for the return/smoothness trade-off.",
+        ),
+    ] = "return",
     window: Window = 100,
     per_run: PerRun = False,
     band: Annotated[
@@ -195,6 +204,7 @@ def train(
             per_run=per_run,
             band=band,
             boot=_boot(reps, ci, seed),
+            y=y,
         )
     )
 

@@ -96,6 +96,31 @@ def sweep(
     verbose: Annotated[
         int, typer.Option("--verbose", help="Verbosity of each job's log.", rich_help_panel=_TRAIN)
     ] = 1,
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="sb3 (PyTorch) or sbx (JAX, the sbx extra) for every job; 'sac_sbx' in --algos "
+            "picks sbx for one algorithm.",
+            rich_help_panel=_TRAIN,
+        ),
+    ] = "sb3",
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Read hyperparams/<preset>/<algo>.yml (e.g. gsde).",
+            rich_help_panel=_TRAIN,
+        ),
+    ] = None,
+    updates_between_episodes: Annotated[
+        bool,
+        typer.Option(
+            "--updates-between-episodes",
+            help="Off-policy: gradient updates only after each episode.",
+            rich_help_panel=_TRAIN,
+        ),
+    ] = False,
 ) -> None:
     """Train every combination of algorithms, envs, settings and seeds; skip finished jobs.
 
@@ -122,6 +147,9 @@ def sweep(
         eval_env_kwargs=list(eval_env_kwargs or []),
         gym_packages=list(gym_packages or []),
         verbose=verbose,
+        backend=backend,
+        preset=preset,
+        updates_between_episodes=updates_between_episodes,
     )
     jobs = make_jobs(
         algos=algos,

@@ -28,12 +28,20 @@ def train(
             "--algo",
             "-a",
             help="Algorithm: a2c, ppo, dqn, sac, td3, "
-            "ddpg, tqc, crossq, qrdqn, trpo, ars, ppo_lstm.",
+            "ddpg, tqc, crossq, qrdqn, trpo, ars, ppo_lstm, droq.",
         ),
     ] = "",
     env: Annotated[
         str, typer.Option("--env", "-e", help="Gymnasium env id, e.g. Pendulum-v1.")
     ] = "",
+    backend: Annotated[
+        str,
+        typer.Option(
+            "--backend",
+            help="sb3 (PyTorch) or sbx (JAX: sac, droq, tqc, crossq, td3, ddpg, ppo, dqn; "
+            "needs the sbx extra). Runs go to logs/<algo>_sbx/.",
+        ),
+    ] = "sb3",
     resume: Annotated[
         str | None,
         typer.Option(
@@ -201,6 +209,22 @@ def train(
     verbose: Annotated[
         int, typer.Option("--verbose", help="0: quiet, 1: training logs, 2: debug.")
     ] = 1,
+    updates_between_episodes: Annotated[
+        bool,
+        typer.Option(
+            "--updates-between-episodes",
+            help="Off-policy, one env: gradient updates only after each episode, never between "
+            "control steps (train_freq [1, episode], gradient_steps -1 unless -params sets it).",
+        ),
+    ] = False,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Read hyperparams/<preset>/<algo>.yml instead of hyperparams/<algo>.yml "
+            "(e.g. gsde: the gSDE configurations).",
+        ),
+    ] = None,
 ) -> None:
     """Train an agent with tuned hyperparameters into logs/<algo>/<env>_<N>/."""
     from rlzoo_real.training import TrainArgs
@@ -208,6 +232,7 @@ def train(
 
     args = TrainArgs(
         algo=algo,
+        backend=backend,
         env=env,
         log_folder=log_folder,
         n_timesteps=n_timesteps,
@@ -238,6 +263,8 @@ def train(
         wandb_tags=list(wandb_tags or []),
         progress=progress,
         verbose=verbose,
+        updates_between_episodes=updates_between_episodes,
+        preset=preset,
     )
     command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo"
     result = run_training(args, command=command, on_start=_announce)

@@ -27,12 +27,16 @@ def tune(
             "--algo",
             "-a",
             help="Algorithm: a2c, ppo, dqn, sac, td3, ddpg, tqc, crossq, qrdqn, trpo, ars, "
-            "ppo_lstm.",
+            "ppo_lstm, droq.",
         ),
     ] = "",
     env: Annotated[
         str, typer.Option("--env", "-e", help="Gymnasium env id, e.g. CartPole-v1.")
     ] = "",
+    backend: Annotated[
+        str,
+        typer.Option("--backend", help="sb3 (PyTorch) or sbx (JAX; needs the sbx extra)."),
+    ] = "sb3",
     n_trials: Annotated[
         int | None,
         typer.Option(
@@ -239,10 +243,11 @@ def tune(
     from rlzoo_real.tuning.study import TuneRequest, prepare_tune, run_tune
 
     if print_space:
-        _print_space(algo, search_space)
+        _print_space(algo, search_space, backend)
         return
     request = TuneRequest(
         algo=algo,
+        backend=backend,
         env=env,
         log_folder=log_folder,
         n_timesteps=n_timesteps,
@@ -282,14 +287,14 @@ def tune(
         raise typer.Exit(result.exit_code)
 
 
-def _print_space(algo: str, search_space: str | None) -> None:
+def _print_space(algo: str, search_space: str | None, backend: str = "sb3") -> None:
     from rlzoo_real.algos import get_algo
     from rlzoo_real.errors import UserError
     from rlzoo_real.tuning.spaces import load_space, space_to_yaml
 
     if not algo:
         raise UserError("--print-space needs --algo (e.g. realzoo tune --algo ppo --print-space).")
-    typer.echo(space_to_yaml(load_space(get_algo(algo), search_space)), nl=False)
+    typer.echo(space_to_yaml(load_space(get_algo(algo, backend=backend), search_space)), nl=False)
 
 
 def _announce(plan: TunePlan) -> None:
@@ -328,7 +333,8 @@ def _report(result: TuneResult) -> None:
             typer.echo(f"  {key}: {value}")
         typer.echo(
             f"Best hyperparameters: {folder.best_file}\n  realzoo train --algo {plan.algo.name} "
-            f"--env {plan.request.env} --conf-file {folder.best_file}"
+            f"--env {plan.request.env} --backend {plan.algo.run_backend} "
+            f"--conf-file {folder.best_file}"
         )
     plots = [p for p in result.files if p.suffix == ".png"]
     typer.echo(

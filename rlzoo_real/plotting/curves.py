@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 __all__ = [
     "BANDS",
     "X_AXES",
+    "Y_QUANTITIES",
     "CurveSet",
     "Series",
     "evaluation_curves",
@@ -29,6 +30,8 @@ __all__ = [
 ]
 
 X_AXES = ("steps", "episodes", "time")
+#: What a training curve shows: the episode return, or the continuity cost (monitor column).
+Y_QUANTITIES = ("return", "continuity")
 BANDS = ("ci", "std", "se", "minmax", "none")
 _GRID_POINTS = 200
 
@@ -137,8 +140,10 @@ def training_curves(
     reps: int = 2000,
     seed: int = 0,
     max_timesteps: int | None = None,
+    y: str = "return",
 ) -> CurveSet:
-    """Training returns from the monitor files, smoothed over ``window`` episodes.
+    """Training returns (or continuity costs) from the monitor files, smoothed over
+    ``window`` episodes.
 
     Args:
         runs: from :func:`~rlzoo_real.plotting.data.select_runs`.
@@ -149,6 +154,9 @@ def training_curves(
         band: spread around the mean, one of :data:`BANDS`.
         ci, reps, seed: for ``band='ci'``.
         max_timesteps: leave out episodes that end after this many steps.
+        y: ``return``, or ``continuity`` (the mean absolute change of the action between
+            steps, from the ``continuity_cost`` monitor column; runs without it are left
+            out with a note).
 
     Raises:
         UserError: on a bad option, or when no run has a complete episode.
@@ -159,6 +167,8 @@ def training_curves(
 
     if x_axis not in X_AXES:
         raise UserError(f"--x-axis must be one of {', '.join(X_AXES)}, got {x_axis!r}.")
+    if y not in Y_QUANTITIES:
+        raise UserError(f"--y must be one of {', '.join(Y_QUANTITIES)}, got {y!r}.")
     if window < 1:
         raise UserError(f"--window must be at least 1, got {window}.")
     _check_band(band)
@@ -172,13 +182,13 @@ def training_curves(
             if not keep.any():
                 log, why = None, f"no episode within --max-timesteps {max_timesteps}"
             else:
-                log = type(log)(
-                    log.returns[keep],
-                    log.lengths[keep],
-                    log.timesteps[keep],
-                    log.walltime[keep],
-                    log.problems,
-                )
+                log = log.select(keep)
+        if log is not None and y == "continuity":
+            measured = log.continuity is not None and ~np.isnan(log.continuity)
+            if not np.any(measured):
+                log, why = None, "no continuity_cost column (not a Box-action run, or older)"
+            else:
+                log = log.select(np.asarray(measured))
         if log is None:
             skipped.append(f"{info.name} ({why})")
             continue
@@ -189,7 +199,9 @@ def training_curves(
             "episodes": np.arange(1, len(log.returns) + 1, dtype=float),
             "time": log.walltime,
         }[x_axis]
-        raw.setdefault((info.env_id, info.label), []).append((info, x, log.returns))
+        values = log.returns if y == "return" else log.continuity
+        assert values is not None
+        raw.setdefault((info.env_id, info.label), []).append((info, x, values))
     if skipped:
         notes.append(f"left out {len(skipped)} run(s): " + "; ".join(skipped))
     if partial:
@@ -242,21 +254,23 @@ def training_curves(
         "episodes": "Episodes",
         "time": f"Wall time ({unit})",
     }[x_axis]
+    quantity = "Training return" if y == "return" else "Continuity cost (mean |a_t - a_t-1|)"
     return CurveSet(
         view="train",
         x_label=x_label,
         y_label=(
-            f"Training return ({next(iter(windows))}-episode average)"
+            f"{quantity} ({next(iter(windows))}-episode average)"
             if len(windows) == 1 and next(iter(windows)) > 1
-            else "Training return (moving average)"
+            else f"{quantity} (moving average)"
             if len(windows) > 1
-            else "Training return"
+            else quantity
         ),
         band=band_description(band, ci, reps, seed) if not per_run else "one line per run",
         series=series,
         notes=notes,
         settings={
             "x_axis": x_axis,
+            "y": y,
             "window": window,
             "per_run": per_run,
             "band": band,

@@ -87,6 +87,18 @@ class MonitorLog:
     timesteps: np.ndarray
     walltime: np.ndarray
     problems: tuple[str, ...] = ()
+    continuity: np.ndarray | None = None  # per episode; NaN where not measured
+
+    def select(self, keep: np.ndarray) -> MonitorLog:
+        """The episodes where ``keep`` is true."""
+        return MonitorLog(
+            self.returns[keep],
+            self.lengths[keep],
+            self.timesteps[keep],
+            self.walltime[keep],
+            self.problems,
+            self.continuity[keep] if self.continuity is not None else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -295,7 +307,7 @@ def read_monitor(run: RunFolder) -> tuple[MonitorLog | None, str | None]:
     t0 = min(starts)
     stacked = np.concatenate(
         [
-            np.column_stack([r[:, 0], r[:, 1], r[:, 2] + s - t0])
+            np.column_stack([r[:, 0], r[:, 1], r[:, 2] + s - t0, r[:, 3]])
             for s, r in zip(starts, rows, strict=True)
         ]
     )
@@ -307,12 +319,14 @@ def read_monitor(run: RunFolder) -> tuple[MonitorLog | None, str | None]:
         timesteps=np.cumsum(lengths),
         walltime=stacked[:, 2],
         problems=tuple(problems),
+        continuity=stacked[:, 3],
     )
     return log, None
 
 
 def _parse_monitor_file(path: Path) -> tuple[tuple[float, np.ndarray] | None, str | None]:
-    """``(t_start, rows[r, l, t])`` of one monitor file, and a problem worth a note."""
+    """``(t_start, rows[r, l, t, continuity_cost])`` of one monitor file (NaN continuity
+    cost when the file has no such column), and a problem worth a note."""
     import numpy as np
 
     try:
@@ -337,6 +351,7 @@ def _parse_monitor_file(path: Path) -> tuple[tuple[float, np.ndarray] | None, st
         cols = [columns.index(name) for name in ("r", "l", "t")]
     except ValueError:
         return None, f"header {lines[1]!r} lacks the r,l,t columns"
+    extra = columns.index("continuity_cost") if "continuity_cost" in columns else None
     body = [line.split(",") for line in lines[2:] if line]
     good: list[list[str]] = []
     bad = 0
@@ -344,9 +359,9 @@ def _parse_monitor_file(path: Path) -> tuple[tuple[float, np.ndarray] | None, st
         if len(fields) != len(columns):
             bad += 1
             continue
-        good.append([fields[i] for i in cols])
+        good.append([fields[i] for i in cols] + [fields[extra] if extra is not None else "nan"])
     try:
-        rows = np.array(good, dtype=float).reshape(-1, 3)
+        rows = np.array(good, dtype=float).reshape(-1, 4)
     except ValueError:
         parsed = []
         for fields in good:
@@ -354,7 +369,7 @@ def _parse_monitor_file(path: Path) -> tuple[tuple[float, np.ndarray] | None, st
                 parsed.append([float(v) for v in fields])
             except ValueError:
                 bad += 1
-        rows = np.array(parsed, dtype=float).reshape(-1, 3)
+        rows = np.array(parsed, dtype=float).reshape(-1, 4)
     problem = []
     if not complete:
         problem.append("truncated last line left out")

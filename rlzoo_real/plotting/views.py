@@ -120,8 +120,10 @@ def train_view(
     band: str = "std",
     boot: Bootstrap | None = None,
     runs: list[RunInfo] | None = None,
+    y: str = "return",
 ) -> ViewOutput:
-    """Training curves from the monitor files: ``train_curves.<fmt>`` and ``.npz``."""
+    """Training curves from the monitor files: ``train_curves.<fmt>`` and ``.npz``
+    (``y="continuity"``: ``train_continuity.<fmt>`` and ``.npz``)."""
     from rlzoo_real.plotting.curves import training_curves
     from rlzoo_real.plotting.figures import draw_curves
     from rlzoo_real.plotting.store import save_curves
@@ -139,10 +141,12 @@ def train_view(
         reps=boot.reps,
         seed=boot.seed,
         max_timesteps=selection.max_timesteps,
+        y=y,
     )
-    data = output / "train_curves.npz"
+    stem = "train_curves" if y == "return" else "train_continuity"
+    data = output / f"{stem}.npz"
     save_curves(curves, data)
-    figure = draw_curves(curves, output / f"train_curves.{fmt}")
+    figure = draw_curves(curves, output / f"{stem}.{fmt}")
     return ViewOutput([figure, data], curves.notes)
 
 
@@ -336,5 +340,6 @@ def redraw(
             f"{', '.join(loaded.labels)} on {', '.join(loaded.envs)}."
         )
     curves = replace(loaded, series=series)
-    figure = draw_curves(curves, output / f"{view}_curves.{fmt}")
+    stem = "train_continuity" if loaded.settings.get("y") == "continuity" else f"{view}_curves"
+    figure = draw_curves(curves, output / f"{stem}.{fmt}")
     return ViewOutput([figure], list(loaded.notes))

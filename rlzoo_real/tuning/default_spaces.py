@@ -102,6 +102,15 @@ SPACES: dict[str, dict[str, Any]] = {
         "policy_delay": {"choices": [1, 3]},
         "net_arch": {"choices": ["small", "medium"]},
     },
+    "droq": {
+        "gamma": _GAMMA,
+        "learning_rate": _LR,
+        "batch_size": {"low": 64, "high": 512, "scale": "pow2"},
+        "gradient_steps": {"choices": [5, 10, 20]},  # the update-to-data ratio
+        "tau": _TAU,
+        "policy_kwargs.dropout_rate": {"low": 0.001, "high": 0.1, "scale": "log"},
+        "net_arch": {"choices": ["small", "medium"]},
+    },
     "td3": _TD3,
     "ddpg": _TD3,
     "dqn": _DQN,
@@ -111,6 +120,14 @@ SPACES: dict[str, dict[str, Any]] = {
         "learning_rate": _LR,
         "delta_std": {"low": 0.01, "high": 0.3},
         "top_frac_size": {"low": 0.05, "high": 1.0},
+    },
+    # openloop: a trial is a whole oscillator search (CMA-ES inside); the tuner picks the
+    # PD gains and the frequency band it searches (see docs/robots/openloop.md).
+    "openloop": {
+        "kp": {"low": 1.0, "high": 30.0, "scale": "log"},
+        "kd": {"low": 0.05, "high": 2.0, "scale": "log"},
+        "max_frequency": {"low": 1.0, "high": 4.0},
+        "swing_stance": {"choices": [True, False]},
     },
 }
 

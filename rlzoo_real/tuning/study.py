@@ -51,6 +51,7 @@ class TuneRequest:
 
     algo: str = ""
     env: str = ""
+    backend: str = "sb3"
     log_folder: str = "logs"
     n_timesteps: int | None = None
     n_trials: int | None = None
@@ -132,11 +133,11 @@ def prepare_tune(request: TuneRequest) -> TunePlan:
     from rlzoo_real.tuning.storage import default_study_name, parse_storage, study_folder
 
     _check_options(request)
-    algo = get_algo(request.algo)
+    algo = get_algo(request.algo, backend=request.backend)
     if not request.env:
         raise UserError("realzoo tune needs --algo and --env (e.g. --algo ppo --env CartPole-v1).")
     name = request.study_name or default_study_name(request.env)
-    folder = study_folder(Path(request.log_folder), algo.name, name)
+    folder = study_folder(Path(request.log_folder), algo.folder, name)  # sac or sac_sbx
     storage = parse_storage(request.storage, default_journal=folder.journal)
     if request.n_workers > 1 and not storage.several_writers:
         raise UserError(
@@ -291,6 +292,7 @@ def _base_entry(
             n_timesteps = int(stored["base"]["n_timesteps"])
         args = TrainArgs(
             algo=algo.name,
+            backend=algo.run_backend,
             env=request.env,
             log_folder=str(folder.trials),
             n_timesteps=n_timesteps or -1,
@@ -587,6 +589,7 @@ def _worker_config(plan: TunePlan, session: str) -> dict[str, Any]:
         "study_name": plan.study_name,
         "storage": [plan.storage.kind, plan.storage.url, plan.storage.shown],
         "algo": plan.algo.name,
+        "backend": plan.algo.run_backend,
         "env": request.env,
         "conf_file": str(plan.folder.base_file.absolute()),
         "trials_dir": str(plan.folder.trials.absolute()),

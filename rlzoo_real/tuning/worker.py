@@ -159,7 +159,7 @@ def run_worker(
             n_evaluations=config["n_evaluations"],
         ),
     )
-    algo = get_algo(config["algo"])
+    algo = get_algo(config["algo"], backend=config.get("backend", "sb3"))
     space = space_from_dict(algo, config["space"], where="the study's search space")
     fail_dead_trials(study, storage)
     # load torch and SB3 before the first trial, so that its duration is its training
@@ -243,6 +243,7 @@ class _Objective:
         n_timesteps = int(config["n_timesteps"])
         args = TrainArgs(
             algo=self.algo.name,
+            backend=self.algo.run_backend,
             env=config["env"],
             log_folder=config["trials_dir"],
             n_timesteps=-1,

@@ -1,0 +1,204 @@
+"""gSDE (generalized State-Dependent Exploration) through ``realzoo train``: every algorithm
+that has it trains and replays with it, the others refuse it clearly, the shipped gSDE
+preset works, and a resumed gSDE run continues exactly."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from rlzoo_real.algos import ALGOS, AlgoSpec
+from rlzoo_real.runs import RunFolder
+from tests.conftest import run_realzoo
+
+WITH_SDE = sorted(name for name, spec in ALGOS.items() if spec.supports_sde)
+WITHOUT_SDE = sorted(name for name, spec in ALGOS.items() if not spec.supports_sde)
+SDE = ("-params", "use_sde:True", "sde_sample_freq:4")
+
+
+def _tiny_entry(algo: AlgoSpec) -> dict[str, object]:
+    """A Pendulum-v1 entry that trains in a second or two, with keys the algorithm takes."""
+    accepted = set(algo.init_parameters())
+    policy_kwargs = "dict(net_arch=[16])"
+    entry: dict[str, object] = {"policy": "MlpPolicy", "n_timesteps": 128}
+    if algo.off_policy:
+        entry.update(learning_starts=64, batch_size=32, buffer_size=1000)
+    else:
+        entry.update(n_envs=2, n_steps=32)
+        if "batch_size" in accepted:
+            entry["batch_size"] = 32
+        if "n_epochs" in accepted:
+            entry["n_epochs"] = 1
+    if algo.name == "ppo_lstm":
+        entry["policy"] = "MlpLstmPolicy"
+        policy_kwargs = "dict(net_arch=[16], lstm_hidden_size=16)"
+    entry["policy_kwargs"] = policy_kwargs
+    return {key: value for key, value in entry.items() if key in accepted or key in _SPECIAL}
+
+
+_SPECIAL = {"policy", "n_timesteps", "n_envs"}
+
+
+def _saved_data(model: Path) -> dict[str, object]:
+    with zipfile.ZipFile(model) as archive:
+        return dict(json.loads(archive.read("data")))
+
+
+def _user_error(result: object) -> str:
+    assert result.exit_code == 2, result.output  # type: ignore[attr-defined]
+    stderr = str(result.stderr)  # type: ignore[attr-defined]
+    assert stderr.startswith("Error: "), stderr
+    assert "Traceback" not in result.output  # type: ignore[attr-defined]
+    return " ".join(stderr.split())
+
+
+def test_the_registry_knows_which_algorithms_have_gsde():
+    assert {"a2c", "ppo", "sac", "tqc", "crossq", "trpo", "ppo_lstm"} <= set(WITH_SDE)
+    assert {"td3", "ddpg", "dqn", "qrdqn", "ars"} <= set(WITHOUT_SDE)
+    for name in WITH_SDE:  # the flag agrees with the class itself
+        assert "use_sde" in ALGOS[name].init_parameters(), name
+    for name in WITHOUT_SDE:
+        assert "use_sde" not in ALGOS[name].init_parameters(), name
+
+
+@pytest.mark.parametrize("algo_name", WITH_SDE)
+def test_gsde_trains_and_replays(cli, tmp_path, algo_name):
+    algo = ALGOS[algo_name]
+    conf = tmp_path / "tiny.yml"
+    conf.write_text(yaml.safe_dump({"Pendulum-v1": _tiny_entry(algo)}))
+    logs = tmp_path / "logs"
+    result = cli(
+        "train", "-a", algo_name, "-e", "Pendulum-v1", "--conf-file", conf, "-f", logs,
+        "--eval-freq", "-1", "--seed", "1", "--verbose", "0", *SDE,
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run = RunFolder(logs / algo_name / "Pendulum-v1_1", "Pendulum-v1")
+    config = yaml.safe_load(run.config_file.read_text())
+    assert config["use_sde"] is True and config["sde_sample_freq"] == 4
+    data = _saved_data(run.final_model)
+    assert data["use_sde"] is True and data["sde_sample_freq"] == 4
+    assert data["num_timesteps"] >= 128
+    replay = cli("enjoy", run.path, "--no-render", "-n", "200", "--seed", "2")
+    assert replay.exit_code == 0, replay.output
+    assert "Summary: 1 episodes in 200 steps" in replay.output or "Episode 1" in replay.output
+
+
+@pytest.mark.parametrize("algo_name", WITHOUT_SDE)
+def test_gsde_is_refused_where_it_does_not_exist(cli, tmp_path, algo_name):
+    algo = ALGOS[algo_name]
+    env = "Pendulum-v1" if "Box" in algo.action_spaces else "CartPole-v1"
+    logs = tmp_path / "logs"
+    message = _user_error(
+        cli("train", "-a", algo_name, "-e", env, "-f", logs, "-n", "100", "-params", "use_sde:True")
+    )
+    assert f"gSDE (generalized State-Dependent Exploration) is not supported by {algo_name}" in (
+        message
+    )
+    assert f"Algorithms that support it: {', '.join(WITH_SDE)}." in message
+    assert not logs.exists() or not list(logs.rglob("args.yml"))
+
+
+def test_the_gsde_preset_is_read_and_recorded(cli, tmp_path):
+    logs = tmp_path / "logs"
+    result = cli(
+        "train", "--preset", "gsde", "-a", "sac", "-e", "Pendulum-v1", "-f", logs,
+        "-n", "120", "--eval-freq", "-1", "--seed", "0", "--verbose", "0",
+        "-params", "learning_starts:100", "policy_kwargs:dict(net_arch=[16])",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "hyperparams/gsde/sac.yml [Pendulum-v1]" in result.output
+    run = RunFolder(logs / "sac" / "Pendulum-v1_1", "Pendulum-v1")
+    assert yaml.safe_load(run.args_file.read_text())["preset"] == "gsde"
+    assert yaml.safe_load(run.config_file.read_text())["use_sde"] is True
+
+
+@pytest.mark.parametrize(
+    ("extra", "fragments"),
+    [
+        (("--preset", "gsd", "-a", "sac"), ["Unknown preset 'gsd'", "Did you mean gsde?"]),
+        (("--preset", "gsde", "-a", "a2c"), ["has no file for a2c", "ppo, sac, tqc"]),
+        (
+            ("--preset", "gsde", "-a", "sac", "--conf-file", "x.yml"),
+            ["--preset gsde and --conf-file x.yml both name"],
+        ),
+        (("--preset", "gsde", "-a", "sac", "-e", "Swimmer-v5"), ["no entry for 'Swimmer-v5'"]),
+    ],
+)
+def test_bad_preset_requests(cli, tmp_path, extra, fragments):
+    logs = tmp_path / "logs"
+    args = ["train", "-f", logs, *extra]
+    if "-e" not in extra:
+        args += ["-e", "Pendulum-v1"]
+    message = _user_error(cli(*args))
+    for fragment in fragments:
+        assert fragment in message
+    assert not logs.exists()
+
+
+# -- exact resume ----------------------------------------------------------------------------
+
+RESUME_CONFS = {
+    "sac": """\
+Pendulum-v1:
+  policy: MlpPolicy
+  learning_starts: 100
+  batch_size: 32
+  buffer_size: 2000
+  use_sde: true
+  policy_kwargs: "dict(net_arch=[16])"
+""",
+    "ppo": """\
+Pendulum-v1:
+  policy: MlpPolicy
+  n_envs: 2
+  n_steps: 64
+  batch_size: 64
+  n_epochs: 2
+  use_sde: true
+  sde_sample_freq: 4
+  policy_kwargs: "dict(net_arch=[16])"
+""",
+}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("algo", "n", "save_freq"), [("sac", 700, 300), ("ppo", 1024, 384)])
+def test_killed_gsde_run_resumes_exactly(tmp_path, algo, n, save_freq):
+    """The gSDE noise matrix of the rollout in progress is part of the checkpoint."""
+    from tests.test_resume import _kill_after_checkpoint, _params, _train_command
+
+    conf = tmp_path / f"{algo}.yml"
+    conf.write_text(RESUME_CONFS[algo])
+    whole, killed = tmp_path / "whole", tmp_path / "killed"
+    command = _train_command(algo, "Pendulum-v1", conf, whole, n, save_freq, -1)
+    done = run_realzoo(*command[3:], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    run = RunFolder(killed / algo / "Pendulum-v1_1", "Pendulum-v1")
+    _kill_after_checkpoint(
+        _train_command(algo, "Pendulum-v1", conf, killed, n, save_freq, -1), run, save_freq
+    )
+    resumed = run_realzoo("train", "--resume", run.path, cwd=tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    reference = RunFolder(whole / algo / "Pendulum-v1_1", "Pendulum-v1")
+    expected, got = _params(reference.final_model, algo), _params(run.final_model, algo)
+    for key in expected:
+        assert np.array_equal(expected[key].numpy(), got[key].numpy()), key
+
+
+@pytest.mark.slow
+def test_a_gsde_configuration_learns_pendulum(tmp_path):
+    """SAC with gSDE from the shipped preset, 4000 steps: far above random (-1200 to -1500)."""
+    result = run_realzoo(
+        "train", "--preset", "gsde", "-a", "sac", "-e", "Pendulum-v1", "-n", "4000",
+        "--eval-freq", "4000", "--eval-episodes", "10", "--seed", "0", "--verbose", "0",
+        "-f", tmp_path / "logs", cwd=tmp_path, timeout=240,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with np.load(tmp_path / "logs" / "sac" / "Pendulum-v1_1" / "evaluations.npz") as data:
+        mean_return = float(data["results"][-1].mean())
+    assert mean_return > -500, mean_return
