@@ -52,6 +52,8 @@ bench: install
 	$(BIN)/python scripts/bench_tune.py
 	$(BIN)/python scripts/bench_export_latency.py
 	$(BIN)/python scripts/bench_plot.py
+	$(BIN)/python scripts/bench_sbx.py
+	$(BIN)/python scripts/bench_realtime.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache *.egg-info

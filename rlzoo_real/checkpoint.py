@@ -281,8 +281,12 @@ def capture_state(
     return state
 
 
-def restore_rng(model: Any, rng: dict[str, Any]) -> None:
-    """Put the random states back; call it last, right before ``learn``."""
+def restore_rng(model: Any, rng: dict[str, Any]) -> list[str]:
+    """Put the random states back; call it last, right before ``learn``.
+
+    Returns:
+        notes on what could not be put back (the resumed run is then not bit-exact).
+    """
     import numpy as np
     import torch
 
@@ -291,10 +295,18 @@ def restore_rng(model: Any, rng: dict[str, Any]) -> None:
     torch.set_rng_state(rng["torch"])
     if rng.get("action_space") is not None:
         model.action_space.np_random.bit_generator.state = rng["action_space"]
-    if rng.get("sde_noise") is not None:
-        from rlzoo_real.gsde import restore_noise
+    if not getattr(model, "use_sde", False):
+        return []
+    from rlzoo_real.gsde import restore_noise
 
-        restore_noise(model, rng["sde_noise"])
+    saved = rng.get("sde_noise")
+    if saved is not None and restore_noise(model, saved):
+        return []
+    return [
+        "the gSDE noise matrix could not be restored from this checkpoint (it was not taken "
+        "at a rollout start, or the policy is not a PyTorch one, e.g. --backend sbx): the "
+        "resumed run explores with a new matrix, so it is not bit-exact"
+    ]
 
 
 def restore_eval_callback(callback: Any, saved: dict[str, Any]) -> str | None:

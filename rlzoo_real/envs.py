@@ -127,12 +127,15 @@ def check_env_wrappers(
     """Wrap one real env with the ``env_wrapper`` list, reset it and take a step.
 
     So that values a wrapper rejects (bounds outside the env's box, a bad filter
-    constant) are reported before a run folder exists.
+    constant) are reported before a run folder exists. The step sends the action at rest
+    (the middle of the box), not a random one.
 
     Raises:
         UserError: naming the wrapper, the arguments it takes and why it refused.
     """
     import gymnasium as gym
+
+    from rlzoo_real.filters import rest_action
 
     if not refs:
         return
@@ -148,7 +151,7 @@ def check_env_wrappers(
                     f"{_accepted(cls, 1)}"
                 ) from None
         env.reset(seed=0)
-        env.step(env.action_space.sample())
+        env.step(rest_action(env.action_space))  # never a random command to a robot
     finally:
         env.close()
 

@@ -340,7 +340,9 @@ def wrapper_deployment(spec: Any) -> tuple[dict[str, Any], ...]:
     entries = []
     for ref in spec.env_wrappers:
         cls = resolve_class(ref.path, kind="env_wrapper")
-        if issubclass(cls, ClipAction):
+        if not isinstance(cls, type):  # a factory function named as a wrapper
+            where = "unknown"
+        elif issubclass(cls, ClipAction):
             where = "graph"
         elif issubclass(cls, RateLimit | LowPassFilter):
             where = "actions"

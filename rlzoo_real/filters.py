@@ -49,6 +49,26 @@ def box_middle(low: np.ndarray, high: np.ndarray) -> np.ndarray:
     return np.where(finite, (np.where(finite, low, 0.0) + np.where(finite, high, 0.0)) / 2, 0.0)
 
 
+def rest_action(space: Any) -> Any:
+    """An action that moves a robot as little as we can tell: the middle of a Box action
+    space (0 torque for a symmetric box); discrete spaces: their first action; others: a sample.
+
+    Used where realzoo steps an env only to check it, so that a pre-flight check never
+    sends a random command to hardware.
+    """
+    import gymnasium as gym
+
+    if isinstance(space, gym.spaces.Box):
+        return box_middle(space.low, space.high).astype(space.dtype).reshape(space.shape)
+    if isinstance(space, gym.spaces.Discrete):
+        return space.start
+    if isinstance(space, gym.spaces.MultiDiscrete):
+        return np.array(space.start, dtype=space.dtype)
+    if isinstance(space, gym.spaces.MultiBinary):
+        return np.zeros(space.shape, dtype=space.dtype)
+    return space.sample()
+
+
 def cutoff_to_alpha(cutoff_hz: float, dt: float) -> float:
     """The smoothing factor of a first-order low-pass filter with cut-off ``cutoff_hz``.
 

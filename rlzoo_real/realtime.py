@@ -242,6 +242,27 @@ def realtime_callbacks(spec: RunSpec) -> list[BaseCallback]:
     return []
 
 
+def check_realtime_envs(spec: RunSpec, *, vec_env: str, n_eval_envs: int) -> None:
+    """Refuse :class:`RealTime` in several envs stepped one after another in one process.
+
+    A ``DummyVecEnv`` steps its envs in turn, each sleeping its own period, so every step
+    of ``n`` envs would take ``n`` periods and overrun by ``n - 1`` of them.
+
+    Raises:
+        UserError: ``n_envs`` or ``--n-eval-envs`` above 1 without ``--vec-env subproc``.
+    """
+    if vec_env == "subproc" or not realtime_callbacks(spec):
+        return
+    for what, count in (("n_envs", spec.n_envs), ("--n-eval-envs", n_eval_envs)):
+        if count > 1:
+            raise UserError(
+                f"RealTime in {spec.source} with {what} {count} and --vec-env dummy: the envs "
+                "would be stepped one after another in one process, each sleeping its own "
+                f"period, so every step would last {count} periods and overrun. Use one env "
+                "(-params n_envs:1, --n-eval-envs 1) or --vec-env subproc (one process per env)."
+            )
+
+
 # --- gradient updates between episodes ------------------------------------------------------
 
 #: what ``--updates-between-episodes`` sets: collect one whole episode, then update
@@ -254,8 +275,10 @@ def between_episode_overrides(
     """The ``-params`` overrides with updates moved between episodes.
 
     Sets ``train_freq: [1, episode]`` and, unless ``-params gradient_steps:N`` gives a
-    fixed number, ``gradient_steps: -1`` (as many updates as the episode had steps, so
-    the run makes the same number of updates as with ``train_freq: 1``).
+    fixed number, ``gradient_steps: -1`` (as many updates as the episode had steps: one
+    per step, as with ``train_freq: 1``, except that the first episode to end after
+    ``learning_starts`` gets updates for all its steps, so a run can make up to one
+    episode's worth more).
 
     Raises:
         UserError: for an on-policy algorithm, or a ``-params train_freq`` that contradicts it.

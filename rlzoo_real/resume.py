@@ -167,8 +167,11 @@ def _check_contradictions(args: TrainArgs, saved: TrainArgs, seed: Any, run: Run
         given = getattr(args, name)
         if given and given != getattr(saved, name):
             problems.append(f"--{name.replace('_', '-')} {given} (saved: {getattr(saved, name)})")
-    if args.backend != "sb3" and args.backend != saved.backend:
-        problems.append(f"--backend {args.backend} (the run's backend is {saved.backend})")
+    saved_backend = getattr(saved, "backend", None) or "sb3"
+    if args.backend != "sb3" and args.backend != saved_backend:
+        problems.append(f"--backend {args.backend} (the run's backend is {saved_backend})")
+    if args.algo.lower().endswith("_sbx") and saved_backend != "sbx":
+        problems.append(f"--algo {args.algo} (the run's backend is {saved_backend})")
     if args.seed is not None and args.seed != seed:
         problems.append(f"--seed {args.seed} (the run's seed is {seed})")
     if problems:

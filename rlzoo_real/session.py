@@ -155,7 +155,7 @@ class Session:
             from rlzoo_real.checkpoint import restore_rng
 
             steps, reset = spec.n_timesteps - model.num_timesteps, False
-            restore_rng(model, self.resume.state["rng"])  # last, right before learning
+            self.notes.extend(restore_rng(model, self.resume.state["rng"]))  # last, before learn
         elif args.trained_agent:
             steps, reset = spec.n_timesteps, False  # the Zoo's warm start: this many more steps
         else:

@@ -142,6 +142,10 @@ def prepare(args: TrainArgs) -> Prepared:
         _check_env(algo, args.env, eval_env_kwargs)
     check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1)
     check_env_wrappers(args.env, env_kwargs, spec.env_wrappers)  # values they refuse, early
+    if spec.env_wrappers:
+        from rlzoo_real.realtime import check_realtime_envs
+
+        check_realtime_envs(spec, vec_env=args.vec_env, n_eval_envs=args.n_eval_envs)
     check_class_refs(spec.vec_env_wrappers, kind="vec_env_wrapper", leading=1)
     check_class_refs(spec.callbacks, kind="callback", leading=0)
     if args.trained_agent:
@@ -188,14 +192,20 @@ def _check_options(args: TrainArgs) -> None:
 
 
 def _check_env(algo: AlgoSpec, env_id: str, env_kwargs: dict[str, Any]) -> None:
-    """Make the env once, reset it and take one step, so bad env kwargs fail here, clearly."""
+    """Make the env once, reset it and take one step, so bad env kwargs fail here, clearly.
+
+    The step sends the action at rest (:func:`rlzoo_real.filters.rest_action`), never a
+    random one: on hardware this check moves the robot as little as possible.
+    """
     import gymnasium as gym
+
+    from rlzoo_real.filters import rest_action
 
     env = None
     try:
         env = gym.make(env_id, **env_kwargs)
         env.reset(seed=0)
-        env.step(env.action_space.sample())
+        env.step(rest_action(env.action_space))
         kind = type(env.action_space).__name__
     except (TypeError, ValueError) as exc:
         raise UserError(

@@ -103,7 +103,13 @@ def _action_box(env: gym.Env, wrapper: str) -> gym.spaces.Box:
 def _initial(initial: Any, space: gym.spaces.Box) -> np.ndarray:
     if initial is None:
         return box_middle(space.low, space.high)
-    return broadcast(initial, space.shape, "initial")
+    value = broadcast(initial, space.shape, "initial")
+    if not space.contains(value.astype(space.dtype)):
+        raise ValueError(
+            f"initial {value.tolist()} is not inside the action box low={space.low.tolist()}, "
+            f"high={space.high.tolist()}: it is the action sent before the first step"
+        )
+    return value
 
 
 class ClipAction(gym.ActionWrapper[Any, np.ndarray, np.ndarray]):
@@ -124,11 +130,23 @@ class ClipAction(gym.ActionWrapper[Any, np.ndarray, np.ndarray]):
 
     def __init__(self, env: gym.Env, low: Any, high: Any) -> None:
         space = _action_box(env, "ClipAction")
+        inner = env
+        while isinstance(inner, gym.Wrapper):
+            if isinstance(inner, RateLimit | LowPassFilter):
+                raise ValueError(
+                    f"ClipAction is listed after {type(inner).__name__}: a filter inside it would "
+                    "start from and pass through actions outside the narrower box. List "
+                    "ClipAction first (innermost), then the filters"
+                )
+            inner = inner.env
         lo = broadcast(low, space.shape, "low")
         hi = broadcast(high, space.shape, "high")
         if np.any(lo > hi):
             raise ValueError(f"low {lo.tolist()} is above high {hi.tolist()}")
-        if np.any(lo < space.low) or np.any(hi > space.high):
+        # compared in the env's dtype: -0.7 in float32 is -0.699999988, the env's own bound
+        if np.any(lo.astype(space.dtype) < space.low) or np.any(
+            hi.astype(space.dtype) > space.high
+        ):
             raise ValueError(
                 f"the box low={lo.tolist()}, high={hi.tolist()} is not inside the env's action "
                 f"box low={space.low.tolist()}, high={space.high.tolist()}"
@@ -213,7 +231,7 @@ class LowPassFilter(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
                 )
             alpha = cutoff_to_alpha(float(cutoff_hz), float(period))
         assert alpha is not None
-        if not isinstance(alpha, int | float) or not 0.0 < alpha <= 1.0:
+        if isinstance(alpha, bool) or not isinstance(alpha, int | float) or not 0.0 < alpha <= 1.0:
             raise ValueError(f"alpha must be a number in (0, 1], got {alpha!r}")
         super().__init__(env)
         self.alpha = float(alpha)

@@ -202,3 +202,40 @@ def test_a_gsde_configuration_learns_pendulum(tmp_path):
     with np.load(tmp_path / "logs" / "sac" / "Pendulum-v1_1" / "evaluations.npz") as data:
         mean_return = float(data["results"][-1].mean())
     assert mean_return > -500, mean_return
+
+
+def _rng_state(model, *, at_rollout_start):
+    import random
+
+    import numpy as np
+    import torch
+
+    from rlzoo_real.gsde import capture_noise
+
+    return {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+        "action_space": None,
+        "sde_noise": capture_noise(model) if at_rollout_start else None,
+    }
+
+
+@pytest.mark.parametrize("backend", ["sb3", "sbx"])
+def test_resume_says_when_gsde_noise_cannot_be_put_back(backend):
+    """Torch models restore their matrices silently; otherwise restore_rng returns a note."""
+    import gymnasium as gym
+
+    from rlzoo_real.algos import get_algo
+    from rlzoo_real.checkpoint import restore_rng
+
+    if backend == "sbx":
+        pytest.importorskip("sbx")
+    cls = get_algo("sac", backend=backend).load_class()
+    model = cls("MlpPolicy", gym.make("Pendulum-v1"), use_sde=True, learning_starts=0, seed=0)
+    notes = restore_rng(model, _rng_state(model, at_rollout_start=True))
+    if backend == "sb3":
+        assert notes == []
+        assert restore_rng(model, _rng_state(model, at_rollout_start=False)) != []
+    else:  # SBX keeps its noise in JAX keys: not restored, and said so
+        assert len(notes) == 1 and "not bit-exact" in notes[0]

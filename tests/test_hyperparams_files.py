@@ -63,7 +63,9 @@ def test_entry_builds_a_model(algo_name, key, env_id):
     env = make_vec_env_for(spec, n_envs=spec.n_envs, seed=0, env_kwargs={})
     try:
         model = build_model(spec, env, seed=0, device="cpu")
-        model.predict(env.reset(), deterministic=True)
+        actions, _ = model.predict(env.reset(), deterministic=True)
+        assert len(actions) == env.num_envs
+        assert all(env.action_space.contains(action) for action in actions), actions
     finally:
         env.close()
 
@@ -106,6 +108,8 @@ def test_preset_entry_builds_a_model(path, key):
     env = make_vec_env_for(spec, n_envs=spec.n_envs, seed=0, env_kwargs={})
     try:
         model = build_model(spec, env, seed=0, device="cpu")
-        model.predict(env.reset(), deterministic=True)
+        actions, _ = model.predict(env.reset(), deterministic=True)
+        assert len(actions) == env.num_envs
+        assert all(env.action_space.contains(action) for action in actions), actions
     finally:
         env.close()

@@ -224,6 +224,13 @@ def test_bad_real_time_requests_are_user_errors(cli, tiny_conf, tmp_path):
     )
     message = _user_error(cli(*base, "-a", "sac", "--conf-file", bad))
     assert "frequency_hz must be a positive number" in message and "got 0" in message
+
+    several = tmp_path / "several.yml"  # envs stepped in turn in one process, each sleeping
+    several.write_text(
+        TINY_PENDULUM + "  n_envs: 2\n  env_wrapper:\n    - RealTime: {frequency_hz: 50}\n"
+    )
+    message = _user_error(cli(*base, "-a", "sac", "--conf-file", several))
+    assert "n_envs 2 and --vec-env dummy" in message and "--vec-env subproc" in message
     assert not list(logs.glob("*/Pendulum-v1_*"))  # no run folder left behind
 
 

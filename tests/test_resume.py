@@ -4,6 +4,7 @@ the same run left alone; checkpoints are complete or ignored; bad requests chang
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -294,6 +295,13 @@ def finished_run(cli, tiny_conf, tmp_path) -> RunFolder:
         (["-n", "2048", "-params", "n_epochs:5"], ["contradict the saved run", "--hyperparams"]),
         (["-n", "2048", "--seed", "4"], ["contradict", "seed is 3"]),
         (["-n", "2048", "-a", "a2c"], ["contradict", "the run is ppo"]),
+        pytest.param(
+            ["-n", "2048", "-a", "ppo_sbx"],
+            ["contradict", "--algo ppo_sbx (the run's backend is sb3)"],
+            marks=pytest.mark.skipif(
+                importlib.util.find_spec("sbx") is None, reason="needs the sbx extra"
+            ),
+        ),
     ],
 )
 def test_bad_resume_requests_change_nothing(cli, finished_run, extra, fragments):

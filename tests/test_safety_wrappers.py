@@ -67,6 +67,45 @@ def test_clip_action_refuses_bad_bounds(kwargs, fragment):
         ClipAction(gym.make("Pendulum-v1"), **kwargs)
 
 
+def test_clip_action_accepts_the_envs_own_float32_bounds():
+    env = gym.make("Pendulum-v1")
+    env.action_space = gym.spaces.Box(-0.7, 0.7, (1,), np.float32)  # stored as -0.69999999
+    clipped = ClipAction(env, low=-0.7, high=0.7)
+    assert clipped.action_space.high[0] == np.float32(0.7)
+
+
+@pytest.mark.parametrize(
+    "make_filter",
+    [
+        lambda e: RateLimit(e, max_delta=0.1),
+        lambda e: LowPassFilter(e, alpha=0.1),
+    ],
+)
+def test_clip_action_outside_a_filter_is_refused(make_filter):
+    """A filter inside ClipAction starts from the env's box middle and walks through actions
+    outside the narrower box: the order would break ClipAction's promise."""
+    with pytest.raises(ValueError, match="List ClipAction first"):
+        ClipAction(make_filter(gym.make("Pendulum-v1")), low=0.5, high=1.5)
+    # the right order: the filters start inside the narrower box and never leave it
+    env, rec = _recorded("Pendulum-v1", lambda e: ClipAction(e, low=0.5, high=1.5), make_filter)
+    env.reset(seed=0)
+    for asked in (1.5, 0.5, 1.0):
+        env.step(np.array([asked], dtype=np.float32))
+    assert all(0.5 <= float(a[0]) <= 1.5 for a in rec.sent), rec.sent
+
+
+@pytest.mark.parametrize(
+    "make_filter",
+    [
+        lambda e: RateLimit(e, max_delta=0.1, initial=5.0),
+        lambda e: LowPassFilter(e, alpha=0.5, initial=-3.0),
+    ],
+)
+def test_a_filter_start_outside_the_action_box_is_refused(make_filter):
+    with pytest.raises(ValueError, match="initial .* is not inside the action box"):
+        make_filter(gym.make("Pendulum-v1"))
+
+
 def test_rate_limit_bounds_each_change_and_restarts_on_reset():
     env, rec = _recorded("MountainCarContinuous-v0", lambda e: RateLimit(e, max_delta=0.1))
     env.reset(seed=0)
@@ -162,9 +201,10 @@ def test_filter_state_survives_pickling_mid_episode():
         first = env.step(np.array([a], dtype=np.float32))
         second = copy.step(np.array([a], dtype=np.float32))
         np.testing.assert_array_equal(first[0], second[0])
-    original = env.unwrapped.__class__  # same env, same filter state: same actions sent
-    assert original is copy.unwrapped.__class__
-    assert env.get_wrapper_attr("sent")[-1] == pytest.approx(copy.get_wrapper_attr("sent")[-1])
+    # same env, same filter state: the same actions reach the env, step for step
+    np.testing.assert_array_equal(
+        env.get_wrapper_attr("sent")[-3:], copy.get_wrapper_attr("sent")[-3:]
+    )
 
 
 # -- through the command line ----------------------------------------------------------------
@@ -421,3 +461,40 @@ def test_killed_run_with_action_filters_resumes_exactly(tmp_path):
         np.testing.assert_array_equal(a["results"], b["results"])
     rows = _monitor_rows(run)
     assert rows == _monitor_rows(reference) and all(len(r) == 3 for r in rows)
+
+
+class _Robot(gym.Env):
+    """Records every command it receives, as a robot's driver log would."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (2,), np.float32)
+    action_space = gym.spaces.Box(-3.0, 5.0, (2,), np.float32)
+    commands: list[np.ndarray] = []
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(2, np.float32), {}
+
+    def step(self, action):
+        _Robot.commands.append(np.array(action, dtype=np.float64))
+        return np.zeros(2, np.float32), 0.0, False, False, {}
+
+
+def test_checks_before_training_send_the_robot_only_its_rest_command(tmp_path):
+    """The pre-flight checks step the env once (env kwargs, wrapper values): with the middle of
+    the action box, never a random command."""
+    from rlzoo_real.training import TrainArgs, prepare
+
+    gym.register("RecordingRobot-v0", entry_point=_Robot, max_episode_steps=10)
+    try:
+        conf = tmp_path / "robot.yml"
+        conf.write_text(
+            "RecordingRobot-v0:\n  policy: MlpPolicy\n  n_timesteps: 100\n"
+            "  env_wrapper:\n    - RateLimit: {max_delta: 0.5}\n"
+        )
+        _Robot.commands.clear()
+        prepare(TrainArgs(algo="sac", env="RecordingRobot-v0", conf_file=str(conf)))
+        assert len(_Robot.commands) == 2  # the env kwargs check, then the wrapper chain check
+        for command in _Robot.commands:
+            np.testing.assert_array_equal(command, [1.0, 1.0])  # the middle of [-3, 5]
+    finally:
+        gym.registry.pop("RecordingRobot-v0")
