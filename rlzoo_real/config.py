@@ -333,14 +333,16 @@ _SDE_KEYS = frozenset({"use_sde", "sde_sample_freq", "use_sde_at_warmup"})
 
 
 def _no_sde_message(algo: AlgoSpec, key: str, where: str) -> str:
-    from rlzoo_real.algos import ALGOS
+    from rlzoo_real.algos import BACKENDS
 
-    with_sde = ", ".join(sorted(a.name for a in ALGOS.values() if a.supports_sde))
+    table = BACKENDS[algo.run_backend]
+    with_sde = ", ".join(sorted(a.name for a in table.values() if a.supports_sde))
+    backend = " with --backend sbx" if algo.run_backend == "sbx" else ""
     return (
         f"{where}: {key}: gSDE (generalized State-Dependent Exploration) is not supported by "
-        f"{algo.name}. Algorithms that support it: {with_sde}. Remove {key} from the entry or "
-        f"-params, or pick one of those algorithms (for {algo.name}, exploration comes from "
-        "its own noise settings)."
+        f"{algo.name}{backend}. Algorithms that support it{backend}: {with_sde}. "
+        f"Remove {key} from the entry or -params, or pick one of those algorithms "
+        f"(for {algo.name}, exploration comes from its own noise settings)."
     )
 
 

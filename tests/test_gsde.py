@@ -239,3 +239,18 @@ def test_resume_says_when_gsde_noise_cannot_be_put_back(backend):
         assert restore_rng(model, _rng_state(model, at_rollout_start=False)) != []
     else:  # SBX keeps its noise in JAX keys: not restored, and said so
         assert len(notes) == 1 and "not bit-exact" in notes[0]
+
+
+def test_the_gsde_refusal_lists_the_algorithms_of_the_runs_backend():
+    pytest.importorskip("sbx")
+    from rlzoo_real.algos import get_algo
+    from rlzoo_real.config import resolve_run_spec
+    from rlzoo_real.errors import UserError
+
+    table = {"Pendulum-v1": {"policy": "MlpPolicy", "use_sde": True}}
+    with pytest.raises(UserError) as refused:
+        resolve_run_spec(get_algo("td3", backend="sbx"), "Pendulum-v1", table=table, source="t")
+    message = str(refused.value)
+    assert "not supported by td3 with --backend sbx" in message
+    assert "support it with --backend sbx: crossq, droq, ppo, sac, tqc." in message
+    assert "a2c" not in message  # a2c has gSDE on torch only
