@@ -137,6 +137,13 @@ def check_env(spec: Any, env_kwargs: Mapping[str, Any]) -> None:
     try:
         layout = joint_layout(env.unwrapped)
         if isinstance(layout, JointLayout):
+            if spec.env_wrappers:
+                from rlzoo_real.envs import WrapperChain
+
+                try:
+                    env = WrapperChain(spec.env_wrappers)(env)
+                except (TypeError, ValueError, UserError):
+                    return  # the wrapper check reports it, naming the wrapper
             obs, _ = env.reset(seed=0)
             data = env.unwrapped.data  # type: ignore[attr-defined]
             model = env.unwrapped.model  # type: ignore[attr-defined]
@@ -148,6 +155,12 @@ def check_env(spec: Any, env_kwargs: Mapping[str, Any]) -> None:
                 and np.allclose(observed[layout.qd_index], data.qvel[dof])
             ):
                 layout = "its observation does not hold the joint positions where expected"
+                if spec.env_wrappers:
+                    layout += (
+                        " once its env_wrapper entries are applied (openloop reads joint "
+                        "positions from the observation: use wrappers that leave it unchanged, "
+                        "such as the action filters or RealTime)"
+                    )
     finally:
         env.close()
     if isinstance(layout, str):

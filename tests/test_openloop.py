@@ -156,6 +156,19 @@ def test_normalization_and_unknown_keys_are_refused(cli, tmp_path):
     assert not logs.exists()
 
 
+def test_a_wrapper_that_changes_the_observation_is_refused_by_name(cli, tmp_path):
+    logs = tmp_path / "logs"
+    conf = tmp_path / "history.yml"
+    conf.write_text(
+        f"{SWIMMER}:\n  n_timesteps: 1000\n  env_wrapper:\n    - HistoryWrapper: {{horizon: 2}}\n"
+    )
+    result = cli("train", "-a", "openloop", "-e", SWIMMER, "-f", logs, "--conf-file", conf)
+    assert result.exit_code == 2, result.output
+    output = " ".join(result.output.split())
+    assert "once its env_wrapper entries are applied" in output, output
+    assert "Traceback" not in result.output and not logs.exists()
+
+
 def test_export_is_refused_with_a_reason(cli, tmp_path):
     logs = tmp_path / "logs"
     args = ("-f", logs, "-n", "1000", "--eval-freq", "-1", "--verbose", "0", "--seed", "0")
