@@ -225,9 +225,12 @@ class LowPassFilter(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
         if cutoff_hz is not None:
             period = dt if dt is not None else getattr(env.unwrapped, "dt", None)
             if period is None:
+                period = _realtime_period(env)
+            if period is None:
                 raise ValueError(
                     f"cutoff_hz needs the control period: {type(env.unwrapped).__name__} has no "
-                    "dt attribute, so give dt (seconds per step) or alpha"
+                    "dt attribute and no RealTime wrapper is listed before this one, so give dt "
+                    "(seconds per step) or alpha"
                 )
             alpha = cutoff_to_alpha(float(cutoff_hz), float(period))
         assert alpha is not None
@@ -244,6 +247,17 @@ class LowPassFilter(gym.Wrapper[Any, np.ndarray, Any, np.ndarray]):
     def step(self, action: Any) -> tuple[Any, Any, bool, bool, dict[str, Any]]:
         sent = self.filter(action).astype(self.action_space.dtype)
         return self.env.step(sent)
+
+
+def _realtime_period(env: gym.Env) -> float | None:
+    """The period of a ``RealTime`` wrapper inside ``env`` (a robot's env often has no dt)."""
+    inner: Any = env
+    while isinstance(inner, gym.Wrapper):
+        period = getattr(inner, "period_s", None)
+        if type(inner).__name__ == "RealTime" and isinstance(period, float):
+            return period
+        inner = inner.env
+    return None
 
 
 class HistoryWrapper(gym.Wrapper[np.ndarray, np.ndarray, np.ndarray, np.ndarray]):

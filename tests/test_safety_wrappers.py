@@ -498,3 +498,27 @@ def test_checks_before_training_send_the_robot_only_its_rest_command(tmp_path):
             np.testing.assert_array_equal(command, [1.0, 1.0])  # the middle of [-3, 5]
     finally:
         gym.registry.pop("RecordingRobot-v0")
+
+
+class _NoClockRobot(gym.Env):
+    """A hardware-like env: Box actions, no ``dt`` attribute."""
+
+    observation_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+    action_space = gym.spaces.Box(-1.0, 1.0, (1,), np.float32)
+
+    def reset(self, *, seed=None, options=None):
+        super().reset(seed=seed)
+        return np.zeros(1, np.float32), {}
+
+    def step(self, action):
+        return np.zeros(1, np.float32), 0.0, False, False, {}
+
+
+def test_cutoff_hz_takes_the_period_of_a_realtime_wrapper_when_the_env_has_no_dt():
+    from rlzoo_real.filters import cutoff_to_alpha
+    from rlzoo_real.realtime import RealTime
+
+    with pytest.raises(ValueError, match="no RealTime wrapper is listed before"):
+        LowPassFilter(_NoClockRobot(), cutoff_hz=2.0)
+    timed = LowPassFilter(RealTime(_NoClockRobot(), frequency_hz=50), cutoff_hz=2.0)
+    assert timed.alpha == pytest.approx(cutoff_to_alpha(2.0, 0.02))
