@@ -125,7 +125,7 @@ for _spec in (
         _BOX,
         False,
         backend="rlzoo_real",
-        env_check="rlzoo_real.openloop:check_env",
+        env_check="rlzoo_real.joints:check_env",
     ),
     AlgoSpec(
         "ppo_lstm",

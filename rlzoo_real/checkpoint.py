@@ -243,7 +243,8 @@ def capture_state(
     """Everything beyond the model files that an exact continuation needs.
 
     ``at_rollout_start``: taken in a callback's rollout start, right after
-    Stable-Baselines3 drew the rollout's gSDE noise (kept then, see :mod:`rlzoo_real.gsde`).
+    Stable-Baselines3 drew the rollout's gSDE noise (kept then, matrices for torch, JAX
+    keys for SBX, see :mod:`rlzoo_real.gsde`).
     """
     import numpy as np
     import torch
@@ -303,9 +304,9 @@ def restore_rng(model: Any, rng: dict[str, Any]) -> list[str]:
     if saved is not None and restore_noise(model, saved):
         return []
     return [
-        "the gSDE noise matrix could not be restored from this checkpoint (it was not taken "
-        "at a rollout start, or the policy is not a PyTorch one, e.g. --backend sbx): the "
-        "resumed run explores with a new matrix, so it is not bit-exact"
+        "the gSDE noise could not be restored from this checkpoint (it was not taken "
+        "at a rollout start, or the policy's gSDE layout differs from the saved one): the "
+        "resumed run explores with new noise, so it is not bit-exact"
     ]
 
 

@@ -10,6 +10,12 @@ draw. A resumed run would draw again from it and explore with another matrix tha
 the run left alone. So a checkpoint taken at a rollout start keeps the matrices, and
 on resume the first draw is replaced by putting them back, consuming no random
 numbers: from there on both runs draw the same numbers.
+
+SBX (``--backend sbx``) keeps gSDE noise in JAX keys instead: ``reset_noise`` splits the
+policy's ``key`` into a new ``key`` and ``noise_key``, and actions are sampled with
+``noise_key``. The same holds there: the keys at a rollout start are the ones after the
+draw, and loading a model splits them once more. So the checkpoint keeps both keys, and
+on resume the first draw puts them back instead of splitting.
 """
 
 from __future__ import annotations
@@ -34,8 +40,24 @@ def _distributions(model: Any) -> list[Any]:
     return found
 
 
+def _jax_policy(model: Any) -> Any:
+    """The model's SBX policy when it uses gSDE (its noise is in JAX keys), else None."""
+    policy = getattr(model, "policy", None)
+    if not getattr(model, "use_sde", False) or not hasattr(policy, "noise_key"):
+        return None
+    return policy
+
+
 def capture_noise(model: Any) -> list[dict[str, Any]] | None:
-    """The current gSDE matrices of ``model`` (None when it does not use gSDE)."""
+    """The current gSDE matrices of ``model`` (None when it does not use gSDE).
+
+    For an SBX model: one entry with the policy's JAX ``key`` and ``noise_key``.
+    """
+    import numpy as np
+
+    policy = _jax_policy(model)
+    if policy is not None:
+        return [{name: np.array(getattr(policy, name)) for name in ("key", "noise_key")}]
     dists = _distributions(model)
     if not dists:
         return None
@@ -59,6 +81,13 @@ def restore_noise(model: Any, saved: list[dict[str, Any]]) -> bool:
     Returns:
         False (and changes nothing) when the model's gSDE layout does not match ``saved``.
     """
+    policy = _jax_policy(model)
+    if policy is not None:
+        if len(saved) != 1 or set(saved[0]) != {"key", "noise_key"}:
+            return False
+        _restore_jax_keys(model, policy, saved[0])
+        return True
+
     import torch as th
     from torch.distributions import Normal
 
@@ -88,3 +117,32 @@ def restore_noise(model: Any, saved: list[dict[str, Any]]) -> bool:
 
         dist.sample_weights = sample_once
     return True
+
+
+def _restore_jax_keys(model: Any, policy: Any, keys: dict[str, Any]) -> None:
+    """Put the saved keys back and make the next ``reset_noise`` keep them (one draw).
+
+    SB3 calls ``policy.reset_noise`` (on-policy) or ``actor.reset_noise`` (off-policy),
+    which SBX sets to the policy's bound method when it builds the actor; each is
+    replaced, for one call.
+    """
+    import jax.numpy as jnp
+
+    policy.key = jnp.asarray(keys["key"], dtype=jnp.uint32)
+    policy.noise_key = jnp.asarray(keys["noise_key"], dtype=jnp.uint32)
+    holders = [policy]
+    for actor in (getattr(model, "actor", None), getattr(policy, "actor", None)):
+        if actor is not None and all(actor is not h for h in holders):
+            holders.append(actor)
+    originals = [(holder, vars(holder).get("reset_noise")) for holder in holders]
+
+    def keep_once(batch_size: int = 1) -> None:
+        del batch_size  # the keys are the ones this draw gave in the run left alone
+        for holder, original in originals:
+            if original is None:
+                delattr(holder, "reset_noise")  # the class's method again
+            else:
+                setattr(holder, "reset_noise", original)  # noqa: B010 - same as SBX's build
+
+    for holder in holders:
+        setattr(holder, "reset_noise", keep_once)  # noqa: B010

@@ -30,7 +30,6 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -39,136 +38,9 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 
-from rlzoo_real.errors import UserError
+from rlzoo_real.joints import MADE_FOR, JointLayout, check_env, joint_layout
 
 __all__ = ["MADE_FOR", "JointLayout", "OpenLoop", "OscillatorPolicy", "check_env", "joint_layout"]
-
-#: The envs openloop was made for and has shipped settings for.
-MADE_FOR = ("Swimmer-v5", "HalfCheetah-v5", "Walker2d-v5", "Hopper-v5", "Ant-v5")
-_HINGE, _SLIDE = 3, 2  # mujoco.mjtJoint values
-_TRN_JOINT = 0  # mujoco.mjtTrn.mjTRN_JOINT
-
-
-@dataclass(frozen=True)
-class JointLayout:
-    """Where each actuated joint's position and velocity are in the observation.
-
-    Attributes:
-        q_index: observation index of each actuator's joint position.
-        qd_index: observation index of each actuator's joint velocity.
-        low: lower end of each joint's range (radians or meters).
-        high: upper end of each joint's range.
-        rest: each joint's position in the model's rest pose (``qpos0``), within its range.
-        dt: seconds between two env steps.
-    """
-
-    q_index: np.ndarray
-    qd_index: np.ndarray
-    low: np.ndarray
-    high: np.ndarray
-    rest: np.ndarray
-    dt: float
-
-
-def joint_layout(unwrapped: Any) -> JointLayout | str:
-    """The joint layout of a MuJoCo env (its ``unwrapped``), or why openloop cannot drive it."""
-    model: Any = getattr(unwrapped, "model", None)
-    structure = getattr(unwrapped, "observation_structure", None)
-    if type(model).__name__ != "MjModel":
-        return "it is not a MuJoCo env"
-    if model.nu == 0:
-        return "its MuJoCo model has no actuators"
-    if not isinstance(structure, Mapping) or "qpos" not in structure or "qvel" not in structure:
-        return "its observation has no documented joint positions and velocities"
-    keys = [k for k in structure if k != "skipped_qpos"]
-    if keys[:2] != ["qpos", "qvel"]:
-        return "its observation does not start with joint positions and velocities"
-    skipped, n_qpos = int(structure.get("skipped_qpos", 0)), int(structure["qpos"])
-    q_index, qd_index, low, high, rest = [], [], [], [], []
-    for actuator in range(model.nu):
-        joint = int(model.actuator_trnid[actuator, 0])
-        if model.actuator_trntype[actuator] != _TRN_JOINT or model.jnt_type[joint] not in (
-            _HINGE,
-            _SLIDE,
-        ):
-            return f"its actuator {actuator} does not drive a hinge or slide joint"
-        q = int(model.jnt_qposadr[joint]) - skipped
-        if not 0 <= q < n_qpos:
-            return f"the position of the joint of actuator {actuator} is not observed"
-        q_index.append(q)
-        qd_index.append(n_qpos + int(model.jnt_dofadr[joint]))
-        if model.jnt_limited[joint]:
-            lo, hi = (float(v) for v in model.jnt_range[joint])
-        else:
-            lo, hi = -math.pi, math.pi
-        low.append(lo)
-        high.append(hi)
-        rest.append(min(max(float(model.qpos0[model.jnt_qposadr[joint]]), lo), hi))
-    return JointLayout(
-        np.array(q_index),
-        np.array(qd_index),
-        np.array(low),
-        np.array(high),
-        np.array(rest),
-        float(unwrapped.dt),
-    )
-
-
-def check_env(spec: Any, env_kwargs: Mapping[str, Any]) -> None:
-    """Check, before a run folder exists, that openloop can drive ``spec.env_id``.
-
-    Raises:
-        UserError: the env has no joints openloop can drive, or the run asks for
-            normalization, frame stacking or wrappers that change the observation.
-    """
-    import gymnasium as gym
-
-    env_id = spec.env_id
-    made_for = ", ".join(MADE_FOR)
-    if spec.normalize is not None or spec.frame_stack is not None:
-        raise UserError(
-            f"{spec.source}: openloop reads joint positions from raw observations and does not "
-            "learn from them, so normalize and frame_stack make no sense for it; remove them."
-        )
-    try:
-        env = gym.make(env_id, **env_kwargs)
-    except (TypeError, ValueError):
-        return  # the general env check reports it
-    try:
-        layout = joint_layout(env.unwrapped)
-        if isinstance(layout, JointLayout):
-            if spec.env_wrappers:
-                from rlzoo_real.envs import WrapperChain
-
-                try:
-                    env = WrapperChain(spec.env_wrappers)(env)
-                except (TypeError, ValueError, UserError):
-                    return  # the wrapper check reports it, naming the wrapper
-            obs, _ = env.reset(seed=0)
-            data = env.unwrapped.data  # type: ignore[attr-defined]
-            model = env.unwrapped.model  # type: ignore[attr-defined]
-            adr = model.jnt_qposadr[model.actuator_trnid[:, 0]]
-            dof = model.jnt_dofadr[model.actuator_trnid[:, 0]]
-            observed = np.asarray(obs, dtype=float).ravel()
-            if observed.size <= layout.qd_index.max() or not (
-                np.allclose(observed[layout.q_index], data.qpos[adr])
-                and np.allclose(observed[layout.qd_index], data.qvel[dof])
-            ):
-                layout = "its observation does not hold the joint positions where expected"
-                if spec.env_wrappers:
-                    layout += (
-                        " once its env_wrapper entries are applied (openloop reads joint "
-                        "positions from the observation: use wrappers that leave it unchanged, "
-                        "such as the action filters or RealTime)"
-                    )
-    finally:
-        env.close()
-    if isinstance(layout, str):
-        raise UserError(
-            f"openloop cannot drive {env_id}: {layout}. openloop needs a MuJoCo env (gymnasium "
-            "v5) whose actuators drive hinge or slide joints and whose observation starts with "
-            f"the joint positions and velocities; it is made for {made_for}."
-        )
 
 
 def _oscillator_torques(

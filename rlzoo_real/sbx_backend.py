@@ -145,7 +145,8 @@ def restore_jax_states(model: Any, tensors: Mapping[str, Any], *, exact_match: b
 
 class _RealzooWeights:
     """Mixin: model files also hold the JAX weights as tensors, loaded back without pickle;
-    a loaded model keeps its saved JAX random key (SBX draws a new one from the seed)."""
+    a loaded model keeps its saved JAX random key (SBX draws a new one from the seed), and
+    its ``actor``/``qf`` are its policy's own again."""
 
     def _setup_model(self) -> None:
         # When loading, the saved attributes (policy, key) are there before _setup_model.
@@ -154,6 +155,14 @@ class _RealzooWeights:
         super()._setup_model()  # type: ignore[misc]
         if loading and key is not None:
             self.key = key  # the key at the checkpoint: resume continues the same random stream
+        if loading:
+            # The model file pickles ``actor`` apart from ``policy``: loaded, it is a copy
+            # whose ``reset_noise`` splits the keys of another policy copy, so a loaded gSDE
+            # model would never draw new noise. Point them back at the policy's modules.
+            policy = self.__dict__["policy"]
+            for name in ("actor", "qf"):
+                if name in self.__dict__ and hasattr(policy, name):
+                    setattr(self, name, getattr(policy, name))
 
     def get_parameters(self) -> dict[str, dict[str, Any]]:
         """The weights to write into the model zip (``jax_params.pth``)."""
