@@ -223,7 +223,8 @@ def _rng_state(model, *, at_rollout_start):
 
 @pytest.mark.parametrize("backend", ["sb3", "sbx"])
 def test_resume_says_when_gsde_noise_cannot_be_put_back(backend):
-    """Torch models restore their matrices silently; otherwise restore_rng returns a note."""
+    """Noise saved at a rollout start goes back silently (torch matrices, SBX's JAX keys);
+    a checkpoint without it gives a note."""
     import gymnasium as gym
 
     from rlzoo_real.algos import get_algo
@@ -233,12 +234,20 @@ def test_resume_says_when_gsde_noise_cannot_be_put_back(backend):
         pytest.importorskip("sbx")
     cls = get_algo("sac", backend=backend).load_class()
     model = cls("MlpPolicy", gym.make("Pendulum-v1"), use_sde=True, learning_starts=0, seed=0)
-    notes = restore_rng(model, _rng_state(model, at_rollout_start=True))
-    if backend == "sb3":
-        assert notes == []
-        assert restore_rng(model, _rng_state(model, at_rollout_start=False)) != []
-    else:  # SBX keeps its noise in JAX keys: not restored, and said so
-        assert len(notes) == 1 and "not bit-exact" in notes[0]
+    saved = _rng_state(model, at_rollout_start=True)
+    if backend == "sbx":  # the keys are put back, and the next draw keeps them
+        keys = [np.array(model.policy.key), np.array(model.policy.noise_key)]
+        model.policy.reset_noise()  # as SB3's load does
+        assert not np.array_equal(np.array(model.policy.noise_key), keys[1])
+    assert restore_rng(model, saved) == []
+    if backend == "sbx":
+        model.actor.reset_noise(1)  # SB3's draw at the rollout start
+        assert np.array_equal(np.array(model.policy.key), keys[0])
+        assert np.array_equal(np.array(model.policy.noise_key), keys[1])
+        model.actor.reset_noise(1)  # later draws split again
+        assert not np.array_equal(np.array(model.policy.noise_key), keys[1])
+    notes = restore_rng(model, _rng_state(model, at_rollout_start=False))
+    assert len(notes) == 1 and "not bit-exact" in notes[0]
 
 
 def test_the_gsde_refusal_lists_the_algorithms_of_the_runs_backend():
@@ -254,3 +263,15 @@ def test_the_gsde_refusal_lists_the_algorithms_of_the_runs_backend():
     assert "not supported by td3 with --backend sbx" in message
     assert "support it with --backend sbx: crossq, droq, ppo, sac, tqc." in message
     assert "a2c" not in message  # a2c has gSDE on torch only
+
+
+def test_tune_starts_its_trials_from_a_preset(tmp_path):
+    result = run_realzoo(
+        "tune", "-a", "sac", "-e", "Pendulum-v1", "--preset", "gsde", "--n-trials", "1",
+        "-n", "300", "-f", "logs", "--n-evaluations", "1", "--pruner", "none", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    study = tmp_path / "logs" / "sac" / "tune_Pendulum-v1"
+    assert yaml.safe_load((study / "base.yml").read_text())["Pendulum-v1"]["use_sde"] is True
+    (config,) = (study / "trials" / "sac").glob("*/Pendulum-v1/config.yml")
+    assert dict(yaml.safe_load(config.read_text()))["use_sde"] is True

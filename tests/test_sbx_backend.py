@@ -250,10 +250,10 @@ def test_tune_two_trials(tmp_path):
     assert all(yaml.safe_load(p.read_text())["backend"] == "sbx" for p in trials)
 
 
-@needs_sbx
-@pytest.mark.slow
-def test_resume_after_sigint_is_exact(tmp_path):
-    common = ["-n", "1000", "--save-freq", "100", "--eval-freq", "500"]
+def _stop_resume_and_repeat(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
+    """SAC on sbx, 1000 steps: stopped by SIGINT after its 600-step checkpoint and resumed,
+    then trained again uninterrupted. Returns the two run folders (resumed, uninterrupted)."""
+    common = ["-n", "1000", "--save-freq", "100", "--eval-freq", "500", *extra]
     command = [
         sys.executable, "-m", "rlzoo_real", "train", "-a", "sac", "-e", "Pendulum-v1",
         "--backend", "sbx", "--conf-file", str(_conf(tmp_path, "sac")), "-f",
@@ -281,6 +281,34 @@ def test_resume_after_sigint_is_exact(tmp_path):
     a, b = np.load(first / "evaluations.npz"), np.load(second / "evaluations.npz")
     assert list(a["timesteps"]) == list(b["timesteps"]) == [500, 1000]
     np.testing.assert_array_equal(a["results"], b["results"])
+    return first, second
+
+
+@needs_sbx
+@pytest.mark.slow
+def test_resume_after_sigint_is_exact(tmp_path):
+    _stop_resume_and_repeat(tmp_path)
+
+
+@needs_sbx
+@pytest.mark.slow
+def test_resume_of_a_gsde_run_after_sigint_is_exact(tmp_path):
+    """gSDE on JAX: the checkpoint keeps the policy's noise keys; same weights at the end."""
+    from stable_baselines3.common.save_util import load_from_zip_file
+
+    from rlzoo_real.runs import RunFolder
+
+    first, second = _stop_resume_and_repeat(tmp_path, "-params", "use_sde:True")
+    config = yaml.safe_load((first / "Pendulum-v1" / "config.yml").read_text())
+    assert "use_sde" in str(config)
+    weights = []
+    for path in (first, second):
+        model = RunFolder(path, "Pendulum-v1").final_model
+        _, params, _ = load_from_zip_file(model, device="cpu", load_data=False)
+        weights.append(params["jax_params"])
+    assert weights[0].keys() == weights[1].keys()
+    for name, tensor in weights[0].items():
+        assert np.array_equal(tensor.numpy(), weights[1][name].numpy()), name
 
 
 @needs_sbx

@@ -157,6 +157,14 @@ def tune(
             rich_help_panel=_TRIAL,
         ),
     ] = None,
+    preset: Annotated[
+        str | None,
+        typer.Option(
+            "--preset",
+            help="Trials start from hyperparams/<preset>/<algo>.yml (e.g. gsde).",
+            rich_help_panel=_TRIAL,
+        ),
+    ] = None,
     env_kwargs: Annotated[
         list[str] | None,
         typer.Option(
@@ -267,6 +275,7 @@ def tune(
         hyperparams=list(hyperparams or []),
         env_kwargs=list(env_kwargs or []),
         conf_file=conf_file,
+        preset=preset,
         search_space=search_space,
         heartbeat=heartbeat,
         device=device,

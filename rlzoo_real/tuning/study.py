@@ -70,6 +70,7 @@ class TuneRequest:
     hyperparams: list[str] = field(default_factory=list)
     env_kwargs: list[str] = field(default_factory=list)
     conf_file: str | None = None
+    preset: str | None = None  # hyperparams/<preset>/<algo>.yml, e.g. gsde
     search_space: str | None = None
     heartbeat: int = 60
     device: str = "auto"
@@ -281,7 +282,7 @@ def _base_entry(
     from rlzoo_real.training import TrainArgs, prepare
 
     n_timesteps = request.n_timesteps if request.n_timesteps and request.n_timesteps > 0 else None
-    given = bool(request.conf_file or request.hyperparams)
+    given = bool(request.conf_file or request.preset or request.hyperparams)
     notice = None
     if stored is not None and not given:
         base = dict(stored["base"])
@@ -299,6 +300,7 @@ def _base_entry(
             hyperparams=list(request.hyperparams),
             env_kwargs=list(request.env_kwargs),
             conf_file=request.conf_file,
+            preset=request.preset,
             gym_packages=list(request.gym_packages),
             device=request.device,
             seed=0,
