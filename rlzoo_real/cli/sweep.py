@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from rlzoo_real.cli._common import user_errors
+from rlzoo_real.cli._options import opt
 
 __all__ = ["register"]
 
@@ -28,26 +29,18 @@ def sweep(
         typer.Option("--seeds", metavar="SEED ...", help="Seeds and ranges: 0-4, or 0 1 2."),
     ] = None,
     n_workers: Annotated[int, typer.Option("--n-workers", help="Training processes at once.")] = 1,
-    log_folder: Annotated[
-        str, typer.Option("--log-folder", "-f", help="Root of the log tree.")
-    ] = "logs",
+    log_folder: Annotated[str, opt("log_folder")] = "logs",
     hyperparams: Annotated[
         list[str] | None,
-        typer.Option(
-            "-params",
-            "--hyperparams",
-            metavar="KEY:VALUE ...",
+        opt(
+            "hyperparams",
             help="Overrides; repeat a key for a grid: -params learning_rate:1e-3 "
             "learning_rate:3e-4 n_steps:256 gives two settings.",
         ),
     ] = None,
     env_kwargs: Annotated[
         list[str] | None,
-        typer.Option(
-            "--env-kwargs",
-            metavar="KEY:VALUE ...",
-            help="Env keyword arguments; a repeated key is a grid, as for -params.",
-        ),
+        opt("env_kwargs", help="Env keyword arguments; a repeated key is a grid, as for -params."),
     ] = None,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="List the jobs (and those to skip), run nothing.")
@@ -58,22 +51,13 @@ def sweep(
             "--n-timesteps", "-n", help="Steps per job (-1: the entry's).", rich_help_panel=_TRAIN
         ),
     ] = -1,
-    conf_file: Annotated[
-        str | None,
-        typer.Option("--conf-file", "-conf", help="Hyperparameter file.", rich_help_panel=_TRAIN),
-    ] = None,
+    conf_file: Annotated[str | None, opt("conf_file", panel=_TRAIN)] = None,
     eval_freq: Annotated[
         int, typer.Option("--eval-freq", help="Evaluate every N steps.", rich_help_panel=_TRAIN)
     ] = 25000,
-    eval_episodes: Annotated[
-        int,
-        typer.Option("--eval-episodes", help="Episodes per evaluation.", rich_help_panel=_TRAIN),
-    ] = 5,
-    n_eval_envs: Annotated[int, typer.Option("--n-eval-envs", rich_help_panel=_TRAIN)] = 1,
-    eval_env_kwargs: Annotated[
-        list[str] | None,
-        typer.Option("--eval-env-kwargs", metavar="KEY:VALUE ...", rich_help_panel=_TRAIN),
-    ] = None,
+    eval_episodes: Annotated[int, opt("eval_episodes", panel=_TRAIN)] = 5,
+    n_eval_envs: Annotated[int, opt("n_eval_envs", panel=_TRAIN)] = 1,
+    eval_env_kwargs: Annotated[list[str] | None, opt("eval_env_kwargs", panel=_TRAIN)] = None,
     save_freq: Annotated[
         int,
         typer.Option(
@@ -83,43 +67,27 @@ def sweep(
             rich_help_panel=_TRAIN,
         ),
     ] = 0,
-    vec_env: Annotated[str, typer.Option("--vec-env", rich_help_panel=_TRAIN)] = "dummy",
-    device: Annotated[str, typer.Option("--device", rich_help_panel=_TRAIN)] = "auto",
+    vec_env: Annotated[str, opt("vec_env", panel=_TRAIN)] = "dummy",
+    device: Annotated[str, opt("device", panel=_TRAIN)] = "auto",
     num_threads: Annotated[
-        int,
-        typer.Option("--num-threads", help="Torch threads per job.", rich_help_panel=_TRAIN),
+        int, opt("num_threads", help="Torch threads per job.", panel=_TRAIN)
     ] = 1,
-    gym_packages: Annotated[
-        list[str] | None,
-        typer.Option("--gym-packages", metavar="MODULE ...", rich_help_panel=_TRAIN),
-    ] = None,
+    gym_packages: Annotated[list[str] | None, opt("gym_packages", panel=_TRAIN)] = None,
     verbose: Annotated[
         int, typer.Option("--verbose", help="Verbosity of each job's log.", rich_help_panel=_TRAIN)
     ] = 1,
     backend: Annotated[
         str,
-        typer.Option(
-            "--backend",
-            help="sb3 (PyTorch) or sbx (JAX, the sbx extra) for every job; 'sac_sbx' in --algos "
-            "picks sbx for one algorithm.",
-            rich_help_panel=_TRAIN,
+        opt(
+            "backend",
+            help="sb3 (PyTorch) or sbx (JAX, the sbx extra) for every job; 'sac_sbx' in "
+            "--algos picks sbx for one algorithm.",
+            panel=_TRAIN,
         ),
     ] = "sb3",
-    preset: Annotated[
-        str | None,
-        typer.Option(
-            "--preset",
-            help="Read hyperparams/<preset>/<algo>.yml (e.g. gsde).",
-            rich_help_panel=_TRAIN,
-        ),
-    ] = None,
+    preset: Annotated[str | None, opt("preset", panel=_TRAIN)] = None,
     updates_between_episodes: Annotated[
-        bool,
-        typer.Option(
-            "--updates-between-episodes",
-            help="Off-policy: gradient updates only after each episode.",
-            rich_help_panel=_TRAIN,
-        ),
+        bool, opt("updates_between_episodes", panel=_TRAIN)
     ] = False,
 ) -> None:
     """Train every combination of algorithms, envs, settings and seeds; skip finished jobs.

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rlzoo_real.cli._common import user_errors
+from rlzoo_real.cli._options import opt
 
 if TYPE_CHECKING:
     from rlzoo_real.runs import RunFolder
@@ -22,26 +23,9 @@ _TRACK = "Tracking"
 
 
 def train(
-    algo: Annotated[
-        str,
-        typer.Option(
-            "--algo",
-            "-a",
-            help="Algorithm: a2c, ppo, dqn, sac, td3, "
-            "ddpg, tqc, crossq, qrdqn, trpo, ars, ppo_lstm, droq.",
-        ),
-    ] = "",
-    env: Annotated[
-        str, typer.Option("--env", "-e", help="Gymnasium env id, e.g. Pendulum-v1.")
-    ] = "",
-    backend: Annotated[
-        str,
-        typer.Option(
-            "--backend",
-            help="sb3 (PyTorch) or sbx (JAX: sac, droq, tqc, crossq, td3, ddpg, ppo, dqn; "
-            "needs the sbx extra). Runs go to logs/<algo>_sbx/.",
-        ),
-    ] = "sb3",
+    algo: Annotated[str, opt("algo")] = "",
+    env: Annotated[str, opt("env")] = "",
+    backend: Annotated[str, opt("backend")] = "sb3",
     resume: Annotated[
         str | None,
         typer.Option(
@@ -71,73 +55,25 @@ def train(
             rich_help_panel=_EVAL,
         ),
     ] = 0,
-    log_folder: Annotated[
-        str, typer.Option("--log-folder", "-f", help="Root of the log tree.")
-    ] = "logs",
+    log_folder: Annotated[str, opt("log_folder")] = "logs",
     n_timesteps: Annotated[
         int,
         typer.Option("--n-timesteps", "-n", help="Training steps (-1: the entry's n_timesteps)."),
     ] = -1,
-    hyperparams: Annotated[
-        list[str] | None,
-        typer.Option(
-            "-params",
-            "--hyperparams",
-            metavar="KEY:VALUE ...",
-            help="Override hyperparameters, e.g. -params learning_rate:1e-3 n_envs:4.",
-        ),
-    ] = None,
-    conf_file: Annotated[
-        str | None,
-        typer.Option(
-            "--conf-file",
-            "-conf",
-            help="Hyperparameter YAML file, or a Python module with a "
-            "'hyperparams' dict, instead of hyperparams/<algo>.yml.",
-        ),
-    ] = None,
-    env_kwargs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env-kwargs",
-            metavar="KEY:VALUE ...",
-            help="Keyword arguments for the env.",
-            rich_help_panel=_ENV,
-        ),
-    ] = None,
-    eval_env_kwargs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--eval-env-kwargs",
-            metavar="KEY:VALUE ...",
-            help="Keyword arguments for the evaluation env (default: those of --env-kwargs).",
-            rich_help_panel=_ENV,
-        ),
-    ] = None,
-    vec_env: Annotated[
-        str, typer.Option("--vec-env", help="dummy (one process) or subproc.", rich_help_panel=_ENV)
-    ] = "dummy",
-    gym_packages: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--gym-packages",
-            metavar="MODULE ...",
-            help="Modules to import that register envs.",
-            rich_help_panel=_ENV,
-        ),
-    ] = None,
+    hyperparams: Annotated[list[str] | None, opt("hyperparams")] = None,
+    conf_file: Annotated[str | None, opt("conf_file")] = None,
+    env_kwargs: Annotated[list[str] | None, opt("env_kwargs", panel=_ENV)] = None,
+    eval_env_kwargs: Annotated[list[str] | None, opt("eval_env_kwargs", panel=_ENV)] = None,
+    vec_env: Annotated[str, opt("vec_env", panel=_ENV)] = "dummy",
+    gym_packages: Annotated[list[str] | None, opt("gym_packages", panel=_ENV)] = None,
     eval_freq: Annotated[
         int,
         typer.Option(
             "--eval-freq", help="Evaluate every N steps (-1: no evaluation).", rich_help_panel=_EVAL
         ),
     ] = 25000,
-    eval_episodes: Annotated[
-        int, typer.Option("--eval-episodes", help="Episodes per evaluation.", rich_help_panel=_EVAL)
-    ] = 5,
-    n_eval_envs: Annotated[
-        int, typer.Option("--n-eval-envs", help="Envs used for evaluation.", rich_help_panel=_EVAL)
-    ] = 1,
+    eval_episodes: Annotated[int, opt("eval_episodes", panel=_EVAL)] = 5,
+    n_eval_envs: Annotated[int, opt("n_eval_envs", panel=_EVAL)] = 1,
     save_freq: Annotated[
         int,
         typer.Option(
@@ -159,15 +95,8 @@ def train(
         int | None,
         typer.Option("--seed", help="Random seed (default: drawn at random and recorded)."),
     ] = None,
-    device: Annotated[str, typer.Option("--device", help="auto, cpu or cuda.")] = "auto",
-    num_threads: Annotated[
-        int,
-        typer.Option(
-            "--num-threads",
-            help="Torch threads per process (1: processes run side by side without fighting "
-            "over cores, and results repeat exactly); <= 0 keeps torch's default.",
-        ),
-    ] = 1,
+    device: Annotated[str, opt("device")] = "auto",
+    num_threads: Annotated[int, opt("num_threads")] = 1,
     trained_agent: Annotated[
         str | None,
         typer.Option("--trained-agent", "-i", help="Warm start from this .zip model."),
@@ -209,22 +138,8 @@ def train(
     verbose: Annotated[
         int, typer.Option("--verbose", help="0: quiet, 1: training logs, 2: debug.")
     ] = 1,
-    updates_between_episodes: Annotated[
-        bool,
-        typer.Option(
-            "--updates-between-episodes",
-            help="Off-policy, one env: gradient updates only after each episode, never between "
-            "control steps (train_freq [1, episode], gradient_steps -1 unless -params sets it).",
-        ),
-    ] = False,
-    preset: Annotated[
-        str | None,
-        typer.Option(
-            "--preset",
-            help="Read hyperparams/<preset>/<algo>.yml instead of hyperparams/<algo>.yml "
-            "(e.g. gsde: the gSDE configurations).",
-        ),
-    ] = None,
+    updates_between_episodes: Annotated[bool, opt("updates_between_episodes")] = False,
+    preset: Annotated[str | None, opt("preset")] = None,
 ) -> None:
     """Train an agent with tuned hyperparameters into logs/<algo>/<env>_<N>/."""
     from rlzoo_real.training import TrainArgs

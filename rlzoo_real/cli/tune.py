@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rlzoo_real.cli._common import user_errors
+from rlzoo_real.cli._options import opt
 
 if TYPE_CHECKING:
     from rlzoo_real.tuning.study import TunePlan, TuneResult
@@ -21,22 +22,9 @@ _STUDY = "Study and workers"
 
 
 def tune(
-    algo: Annotated[
-        str,
-        typer.Option(
-            "--algo",
-            "-a",
-            help="Algorithm: a2c, ppo, dqn, sac, td3, ddpg, tqc, crossq, qrdqn, trpo, ars, "
-            "ppo_lstm, droq.",
-        ),
-    ] = "",
-    env: Annotated[
-        str, typer.Option("--env", "-e", help="Gymnasium env id, e.g. CartPole-v1.")
-    ] = "",
-    backend: Annotated[
-        str,
-        typer.Option("--backend", help="sb3 (PyTorch) or sbx (JAX; needs the sbx extra)."),
-    ] = "sb3",
+    algo: Annotated[str, opt("algo")] = "",
+    env: Annotated[str, opt("env")] = "",
+    backend: Annotated[str, opt("backend")] = "sb3",
     n_trials: Annotated[
         int | None,
         typer.Option(
@@ -127,70 +115,40 @@ def tune(
         ),
     ] = None,
     eval_episodes: Annotated[
-        int | None,
-        typer.Option(
-            "--eval-episodes", help="Episodes per evaluation (default 5).", rich_help_panel=_TRIAL
-        ),
+        int | None, opt("eval_episodes", help="Episodes per evaluation (default 5).", panel=_TRIAL)
     ] = None,
     n_eval_envs: Annotated[
-        int | None,
-        typer.Option(
-            "--n-eval-envs", help="Envs used for evaluation (default 1).", rich_help_panel=_TRIAL
-        ),
+        int | None, opt("n_eval_envs", help="Envs used for evaluation (default 1).", panel=_TRIAL)
     ] = None,
     hyperparams: Annotated[
         list[str] | None,
-        typer.Option(
-            "-params",
-            "--hyperparams",
-            metavar="KEY:VALUE ...",
+        opt(
+            "hyperparams",
             help="Fixed hyperparameters (not searched), e.g. -params n_envs:4.",
-            rich_help_panel=_TRIAL,
+            panel=_TRIAL,
         ),
     ] = None,
     conf_file: Annotated[
         str | None,
-        typer.Option(
-            "--conf-file",
-            "-conf",
+        opt(
+            "conf_file",
             help="Hyperparameter file the trials start from, instead of hyperparams/<algo>.yml.",
-            rich_help_panel=_TRIAL,
+            panel=_TRIAL,
         ),
     ] = None,
     preset: Annotated[
         str | None,
-        typer.Option(
-            "--preset",
+        opt(
+            "preset",
             help="Trials start from hyperparams/<preset>/<algo>.yml (e.g. gsde).",
-            rich_help_panel=_TRIAL,
+            panel=_TRIAL,
         ),
     ] = None,
-    env_kwargs: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--env-kwargs",
-            metavar="KEY:VALUE ...",
-            help="Keyword arguments for the env.",
-            rich_help_panel=_TRIAL,
-        ),
-    ] = None,
-    gym_packages: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--gym-packages",
-            metavar="MODULE ...",
-            help="Modules to import that register envs.",
-            rich_help_panel=_TRIAL,
-        ),
-    ] = None,
-    device: Annotated[
-        str, typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel=_TRIAL)
-    ] = "auto",
+    env_kwargs: Annotated[list[str] | None, opt("env_kwargs", panel=_TRIAL)] = None,
+    gym_packages: Annotated[list[str] | None, opt("gym_packages", panel=_TRIAL)] = None,
+    device: Annotated[str, opt("device", panel=_TRIAL)] = "auto",
     num_threads: Annotated[
-        int,
-        typer.Option(
-            "--num-threads", help="Torch threads per worker process.", rich_help_panel=_TRIAL
-        ),
+        int, opt("num_threads", help="Torch threads per worker process.", panel=_TRIAL)
     ] = 1,
     study_name: Annotated[
         str | None,
@@ -227,10 +185,7 @@ def tune(
             rich_help_panel=_STUDY,
         ),
     ] = 60,
-    log_folder: Annotated[
-        str,
-        typer.Option("--log-folder", "-f", help="Root of the log tree.", rich_help_panel=_STUDY),
-    ] = "logs",
+    log_folder: Annotated[str, opt("log_folder", panel=_STUDY)] = "logs",
     plots: Annotated[
         bool,
         typer.Option(
