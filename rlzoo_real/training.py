@@ -138,6 +138,10 @@ def prepare(args: TrainArgs) -> Prepared:
     algo.check_env(spec, env_kwargs)  # e.g. openloop needs MuJoCo joints, not just a Box
     _check_env(algo, args.env, env_kwargs)
     _check_policy(algo, spec)
+    if algo.run_backend == "sbx":  # torch-only keys refused before any run folder exists
+        from rlzoo_real.sbx_backend import adapt_model_kwargs
+
+        adapt_model_kwargs(dict(spec.model_kwargs), algo=algo.name, where=spec.source)
     if eval_env_kwargs is not env_kwargs:
         _check_env(algo, args.env, eval_env_kwargs)
     check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1)

@@ -195,7 +195,7 @@ def test_bad_backend_requests_are_user_errors(cli, tmp_path, words, fragments):
     assert result.exit_code == 2, result.output
     for fragment in fragments:
         assert fragment in result.output
-    assert not (tmp_path / "logs").exists() or not any((tmp_path / "logs").rglob("args.yml"))
+    assert not (tmp_path / "logs").exists()
 
 
 @needs_sbx
@@ -300,7 +300,7 @@ def test_resume_of_a_gsde_run_after_sigint_is_exact(tmp_path):
 
     first, second = _stop_resume_and_repeat(tmp_path, "-params", "use_sde:True")
     config = yaml.safe_load((first / "Pendulum-v1" / "config.yml").read_text())
-    assert "use_sde" in str(config)
+    assert dict(config)["use_sde"] is True
     weights = []
     for path in (first, second):
         model = RunFolder(path, "Pendulum-v1").final_model

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import yaml
 
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs import find_run_folders, read_run_args, read_run_manifest
@@ -269,12 +270,12 @@ def test_sweep_passes_on_the_robot_options_and_matches_them(cli, tmp_path, monke
     (_, run), *others = _runs(tmp_path / "logs")
     assert not others
     assert read_run_args(run)["updates_between_episodes"] is True
-    config = run.config_file.read_text()
-    assert "episode" in config and "gradient_steps: -1" in config
+    config = dict(yaml.safe_load(run.config_file.read_text()))
+    assert config["train_freq"] == [1, "episode"] and config["gradient_steps"] == -1
     again = cli(*common, "--seeds", "0", "--updates-between-episodes", "--dry-run")
-    assert "skip    " in again.output, again.output
+    assert again.exit_code == 0 and again.output.count("skip    ") == 1, again.output
     plain = cli(*common, "--seeds", "0", "--dry-run")  # without the option: another job
-    assert "run     sac Pendulum-v1 seed 0" in plain.output, plain.output
+    assert plain.exit_code == 0 and "run     sac Pendulum-v1 seed 0" in plain.output
 
 
 def test_sbx_algorithm_names_become_the_backend_in_sweep_jobs():
