@@ -73,7 +73,14 @@ def read_index(run: RunFolder) -> list[CheckpointRecord]:
             "something else changed it; restore it, or start the run anew."
         ) from None
     entries = raw.get("checkpoints", []) if isinstance(raw, dict) else []
-    return [CheckpointRecord(**entry) for entry in entries]
+    try:
+        return [CheckpointRecord(**entry) for entry in entries]
+    except TypeError:  # an entry with missing or unknown fields, or not a mapping
+        raise UserError(
+            f"{run.checkpoint_index} is corrupt (an entry is not a checkpoint record). realzoo "
+            "writes it atomically, so something else changed it; restore it, or start the run "
+            "anew."
+        ) from None
 
 
 def _fsync(path: Path) -> None:

@@ -143,6 +143,8 @@ def load_table(path: str | Path) -> dict[str, Any]:
     if text_path.endswith((".yml", ".yaml")) or Path(text_path).exists():
         return _load_yaml_table(Path(text_path))
     try:
+        if "/" in text_path or text_path.startswith("."):  # a path, not a module name
+            raise ImportError(f"no file {text_path!r}")
         module = importlib.import_module(text_path)
     except ImportError as exc:
         raise UserError(

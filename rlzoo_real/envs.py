@@ -8,9 +8,10 @@ normalization statistics are frozen and synced from training.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import inspect
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -168,6 +169,15 @@ class WrapperChain:
         return env
 
 
+@contextlib.contextmanager
+def _refused(what: str, cls: Any) -> Iterator[None]:
+    """A class that refuses its keyword values becomes a :class:`UserError` naming them."""
+    try:
+        yield
+    except (TypeError, ValueError, AssertionError) as exc:
+        raise UserError(f"{what}: {str(exc).rstrip('.')}. {_accepted(cls, 1)}") from None
+
+
 class EnvMaker:
     """Make training env ``rank`` (picklable, for subprocess envs).
 
@@ -288,15 +298,23 @@ def make_vec_env_for(
             f"Could not create {spec.env_id} with env kwargs {dict(env_kwargs)}: {exc}. "
             "Check --env-kwargs / --eval-env-kwargs against the env's constructor."
         ) from None
-    for ref in spec.vec_env_wrappers:
-        env = resolve_class(ref.path, kind="vec_env_wrapper")(env, **dict(ref.kwargs))
-    if spec.frame_stack:
-        env = VecFrameStack(env, spec.frame_stack)
+    inner = env
+    try:
+        for ref in spec.vec_env_wrappers:
+            cls = resolve_class(ref.path, kind="vec_env_wrapper")
+            with _refused(f"vec_env_wrapper {ref.path} {dict(ref.kwargs)}", cls):
+                env = cls(env, **dict(ref.kwargs))
+        if spec.frame_stack:
+            env = VecFrameStack(env, spec.frame_stack)
+        if spec.normalize is not None and not (normalize_stats and normalize_stats.is_file()):
+            with _refused(f"{spec.source}: normalize {dict(spec.normalize)}", VecNormalize):
+                env = VecNormalize(env, **dict(spec.normalize))
+    except BaseException:
+        inner.close()  # the monitor files it opened
+        raise
     if spec.normalize is not None:
         if normalize_stats is not None and normalize_stats.is_file():
             env = VecNormalize.load(str(normalize_stats), env)
-        else:
-            env = VecNormalize(env, **dict(spec.normalize))
         if for_eval:
             env.training = False
             env.norm_reward = False

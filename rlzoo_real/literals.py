@@ -156,7 +156,10 @@ def _walk(node: ast.AST, text: str) -> Any:
         left, right = _walk(node.left, text), _walk(node.right, text)
         numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (left, right))
         if numbers and not (isinstance(node.op, ast.Pow) and abs(right) > 64):
-            return _BINOPS[type(node.op)](left, right)
+            try:
+                return _BINOPS[type(node.op)](left, right)
+            except ArithmeticError as exc:  # 1/0, 1e300**2
+                raise ValueParseError(f"{text!r}: {exc}.") from None
     elif isinstance(node, ast.List):
         return [_walk(e, text) for e in node.elts]
     elif isinstance(node, ast.Tuple):
@@ -216,7 +219,7 @@ def _call(node: ast.Call, text: str) -> Any:
         if isinstance(arg, int | float | str | bool):
             try:
                 return _CONVERTERS[func](arg)
-            except ValueError:
+            except (ValueError, OverflowError):  # int("x"), int(inf)
                 raise ValueParseError(f"{text!r}: {func}({arg!r}) is not a valid value.") from None
     raise ValueParseError(
         f"{text!r}: the call {ast.unparse(node)!r} is not accepted; only dict(...), list(...), "

@@ -151,7 +151,7 @@ def create_run_folder(log_folder: Path, algo: str, env_id: str, *, suffix: str =
     while True:
         path = log_path / f"{env_folder_name(env_id)}_{run_id}{suffix}"
         try:
-            path.mkdir()
+            path.mkdir(parents=True)  # parents: a failed run beside it may remove an empty log_path
         except FileExistsError:
             run_id += 1
             continue

@@ -7,6 +7,7 @@ callbacks, and saves the final model. Ctrl-C saves what was reached so far.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import shutil
@@ -341,6 +342,8 @@ def train(
             session = Session.build(prepared, run, stop, None, extra_callbacks)
         except BaseException:
             shutil.rmtree(run.path, ignore_errors=True)  # nothing trained: leave no half-made run
+            with contextlib.suppress(OSError):  # and no empty logs/<algo>/ made just for it
+                run.path.parent.rmdir()
             raise
         if on_start is not None:
             on_start(prepared, run)

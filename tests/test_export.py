@@ -167,6 +167,16 @@ def test_export_options(cli, runs, tmp_path):
     assert session.get_modelmeta().custom_metadata_map["frame_stack"] == "2"
 
 
+def test_an_output_path_that_cannot_be_written_is_a_clear_error(cli, runs, tmp_path):
+    (tmp_path / "afile").write_text("not a folder")
+    run = runs["dqn"]
+    result = cli("export", run.path, "-o", tmp_path / "afile" / "dqn.onnx")
+    assert result.exit_code == 2, result.output
+    assert "Cannot use" in result.output and "afile" in result.output
+    assert "Traceback" not in result.output
+    assert (tmp_path / "afile").read_text() == "not a folder"
+
+
 def test_export_refuses_a_policy_that_differs(cli, runs, tmp_path, monkeypatch):
     import rlzoo_real.export as export
 

@@ -460,3 +460,17 @@ def test_runs_table_tells_killed_runs_from_running_ones(tiny_conf, tmp_path):
     table = run_realzoo("runs", "-f", tmp_path, cwd=tmp_path)
     assert table.returncode == 0, table.stderr
     assert "stopped" in table.stdout
+
+
+@pytest.mark.parametrize(
+    "index",
+    ["checkpoints: [\n", "checkpoints:\n- {steps: 512, surprise: 1}\n", "checkpoints: [7]\n"],
+)
+def test_a_damaged_checkpoint_index_is_named_and_left_alone(cli, finished_run, index):
+    finished_run.checkpoint_index.write_text(index)
+    before = _digest(finished_run.path)
+    result = cli("train", "--resume", finished_run.path, "-n", "2048", "--verbose", "0")
+    assert result.exit_code == 2, result.output
+    assert "checkpoints.yml is corrupt" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert _digest(finished_run.path) == before

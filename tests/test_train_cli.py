@@ -252,6 +252,54 @@ def _assert_user_error(result, *fragments: str) -> None:
             ],
             ["wrong arguments"],
         ),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "-params",
+                "learning_rate:1/0",
+            ],
+            ["'1/0': division by zero"],
+        ),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "-params",
+                "learning_rate:int(inf)",
+            ],
+            ["int(inf) is not a valid value"],
+        ),
+        (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "../nothere"], ["no file '../nothere'"]),
+        (
+            [
+                "-a",
+                "sac",
+                "-e",
+                "Pendulum-v1",
+                "--conf-file",
+                "{conf}",
+                "-params",
+                "normalize:dict(bogus=1)",
+            ],
+            ["normalize {'bogus': 1}", "takes: training"],
+        ),
+        (
+            [
+                *("-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params"),
+                "vec_env_wrapper:[{'stable_baselines3.common.vec_env.VecFrameStack': "
+                "{'n_stack': 'x'}}]",
+            ],
+            ["VecFrameStack {'n_stack': 'x'}: invalid literal", "takes: n_stack"],
+        ),
     ],
 )
 def test_user_mistakes_give_one_clear_message_and_no_run_folder(
@@ -265,8 +313,8 @@ def test_user_mistakes_give_one_clear_message_and_no_run_folder(
     args = [a.replace("{conf}", str(tiny_conf)).replace("{bad}", str(bad)) for a in args]
     result = cli("train", *args, "-f", logs, "--verbose", "0")
     _assert_user_error(result, *fragments)
-    leftovers = [p for p in logs.rglob("*") if p.is_file()]
-    assert leftovers == [logs / "keep.txt"] and (logs / "keep.txt").read_text() == "precious"
+    assert list(logs.rglob("*")) == [logs / "keep.txt"]  # no run folder, not even logs/<algo>/
+    assert (logs / "keep.txt").read_text() == "precious"
 
 
 def test_trained_agent_of_another_algorithm_is_refused(cli, tiny_conf, tmp_path):

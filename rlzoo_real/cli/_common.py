@@ -21,7 +21,8 @@ def print_error(message: str) -> None:
 
 
 def user_errors(func: F) -> F:
-    """Turn a :class:`UserError` raised by a command into its message and a non-zero exit."""
+    """Turn a :class:`UserError` (or an ``OSError`` on a path) raised by a command into one
+    paragraph and a non-zero exit."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -30,5 +31,12 @@ def user_errors(func: F) -> F:
         except UserError as exc:
             print_error(str(exc))
             raise typer.Exit(exc.exit_code) from None
+        except OSError as exc:  # a path the user gave that cannot be written or read
+            where = f" {exc.filename}" if exc.filename else ""
+            print_error(
+                f"Cannot use{where}: {exc.strerror or exc}. Check that the path exists, is a "
+                "folder where a folder is expected, and that you may write there."
+            )
+            raise typer.Exit(2) from None
 
     return wrapper  # type: ignore[return-value]
