@@ -333,7 +333,7 @@ def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, in
         steps = last if last is not None else steps
         pid = manifest.get("pid")
         here = manifest.get("host") == socket.gethostname()
-        if here and isinstance(pid, int) and not _process_alive(pid):
+        if here and isinstance(pid, int) and not process_is_alive(pid):
             status = "stopped"
     return status, int(steps) if isinstance(steps, (int, float)) else None
 
@@ -346,14 +346,32 @@ def _latest_checkpoint_steps(run: RunFolder) -> int | None:
     return max(int(entry["steps"]) for entry in entries)
 
 
-def _process_alive(pid: int) -> bool:
+def process_start_time(pid: int) -> int | None:
+    """When process ``pid`` started (clock ticks since boot, from /proc), to tell pid reuse."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()
+    return int(fields[19]) if len(fields) > 19 else None
+
+
+def process_is_alive(pid: int, start: int | None = None) -> bool:
+    """Whether process ``pid`` on this machine still runs (and is the one started at ``start``)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:
         return True
-    return True
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # no /proc: trust kill(0)
+    fields = stat.rpartition(")")[2].split()
+    if fields and fields[0] in ("Z", "X"):
+        return False  # killed, not yet reaped
+    return start is None or process_start_time(pid) in (None, start)
 
 
-__all__ += ["run_status"]
+__all__ += ["process_is_alive", "process_start_time", "run_status"]

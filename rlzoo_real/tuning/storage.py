@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError, suggest
-from rlzoo_real.runs import env_folder_name
+from rlzoo_real.runs import env_folder_name, process_is_alive, process_start_time
 
 __all__ = [
     "SCHEMES",
@@ -40,7 +40,6 @@ __all__ = [
     "open_storage",
     "parse_storage",
     "process_identity",
-    "process_is_alive",
     "study_folder",
 ]
 
@@ -460,34 +459,11 @@ def _check_redis(spec: StorageSpec) -> None:
 
 def process_identity() -> dict[str, Any]:
     """This process as trials record it: host name, pid and start time (to tell pid reuse)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "pid_start": _start_time(os.getpid())}
-
-
-def _start_time(pid: int) -> int | None:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return int(fields[19]) if len(fields) > 19 else None
-
-
-def process_is_alive(pid: int, start: int | None = None) -> bool:
-    """Whether process ``pid`` on this machine still runs (and is the one started at ``start``)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc: trust kill(0)
-    fields = stat.rpartition(")")[2].split()
-    if fields and fields[0] in ("Z", "X"):
-        return False  # killed, not yet reaped
-    return start is None or _start_time(pid) in (None, start)
+    return {
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "pid_start": process_start_time(os.getpid()),
+    }
 
 
 def fail_dead_trials(
