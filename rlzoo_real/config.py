@@ -24,6 +24,7 @@ from rlzoo_real.literals import (
     KnownName,
     ValueParseError,
     contains_known_name,
+    format_value,
     parse_value,
     to_plain,
 )
@@ -273,20 +274,8 @@ def resolve_run_spec(
 
 def _plain_override(key: str, value: Any) -> Any:
     if key in _PARSED_KEYS and contains_known_name(value):
-        return _unparse(value)
+        return format_value(value)
     return to_plain(value)
-
-
-def _unparse(value: Any) -> str:
-    if isinstance(value, KnownName):
-        return value.name
-    if isinstance(value, dict):
-        return "dict(" + ", ".join(f"{k}={_unparse(v)}" for k, v in value.items()) + ")"
-    if isinstance(value, list):
-        return "[" + ", ".join(_unparse(v) for v in value) + "]"
-    if isinstance(value, tuple):
-        return "(" + "".join(f"{_unparse(v)}, " for v in value) + ")"
-    return repr(value)
 
 
 def _select_entry(

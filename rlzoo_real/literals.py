@@ -25,6 +25,7 @@ __all__ = [
     "KnownName",
     "ValueParseError",
     "contains_known_name",
+    "format_value",
     "materialize",
     "parse_value",
     "to_plain",
@@ -252,3 +253,19 @@ def materialize(value: Any) -> Any:
     if isinstance(value, tuple):
         return tuple(materialize(v) for v in value)
     return value
+
+
+def format_value(value: Any) -> str:
+    """Write a value so that :func:`~rlzoo_real.literals.parse_value` reads it back."""
+    if isinstance(value, KnownName):
+        return value.name
+    if isinstance(value, dict):
+        if all(isinstance(k, str) and k.isidentifier() for k in value):
+            return "dict(" + ", ".join(f"{k}={format_value(v)}" for k, v in value.items()) + ")"
+        items = ", ".join(f"{format_value(k)}: {format_value(v)}" for k, v in value.items())
+        return "{" + items + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(format_value(v) for v in value) + "]"
+    if isinstance(value, tuple):
+        return "(" + "".join(f"{format_value(v)}, " for v in value) + ")"
+    return repr(value)

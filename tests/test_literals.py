@@ -4,7 +4,14 @@ import pytest
 import torch
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.literals import KnownName, materialize, parse_value, to_plain
+from rlzoo_real.literals import (
+    KNOWN_NAMES,
+    KnownName,
+    format_value,
+    materialize,
+    parse_value,
+    to_plain,
+)
 
 
 def test_reads_the_zoo_policy_kwargs_string():
@@ -68,3 +75,15 @@ def test_rejects_anything_that_could_run_code(text):
 def test_suggests_a_close_known_name():
     with pytest.raises(UserError, match="Did you mean nn.ReLU"):
         parse_value("nn.Relu")
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"net_arch": [64, 64], "activation_fn": KNOWN_NAMES["nn.ReLU"]},
+        {1: "x", "a-b": (2,)},  # keys that are not identifiers: a {...} literal, not dict(...)
+        [0.5, (1, "episode")],
+    ],
+)
+def test_format_value_is_read_back_by_parse_value(value):
+    assert parse_value(format_value(value)) == value

@@ -39,7 +39,13 @@ from typing import Any
 
 from rlzoo_real.algos import AlgoSpec
 from rlzoo_real.errors import UserError, suggest
-from rlzoo_real.literals import KNOWN_NAMES, KnownName, ValueParseError, parse_value
+from rlzoo_real.literals import (
+    KNOWN_NAMES,
+    KnownName,
+    ValueParseError,
+    format_value,
+    parse_value,
+)
 from rlzoo_real.tuning.default_spaces import (
     ACTIVATIONS,
     CROSSQ_ARCHS,
@@ -54,7 +60,6 @@ __all__ = [
     "Param",
     "SearchSpace",
     "default_space",
-    "format_value",
     "load_space",
     "overrides",
     "resolve_values",
@@ -438,22 +443,6 @@ def resolve_values(
 def overrides(hyperparams: Mapping[str, Any]) -> list[str]:
     """``key:value`` words (as ``-params`` takes them) for :func:`resolve_values`' result."""
     return [f"{key}:{format_value(value)}" for key, value in hyperparams.items()]
-
-
-def format_value(value: Any) -> str:
-    """Write a value so that :func:`~rlzoo_real.literals.parse_value` reads it back."""
-    if isinstance(value, KnownName):
-        return value.name
-    if isinstance(value, dict):
-        if all(isinstance(k, str) and k.isidentifier() for k in value):
-            return "dict(" + ", ".join(f"{k}={format_value(v)}" for k, v in value.items()) + ")"
-        items = ", ".join(f"{format_value(k)}: {format_value(v)}" for k, v in value.items())
-        return "{" + items + "}"
-    if isinstance(value, list):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    if isinstance(value, tuple):
-        return "(" + "".join(f"{format_value(v)}, " for v in value) + ")"
-    return repr(value)
 
 
 def _base_policy_kwargs(base: Mapping[str, Any]) -> dict[str, Any]:
