@@ -27,6 +27,7 @@ __all__ = [
     "find_run_folders",
     "latest_run_id",
     "read_run_args",
+    "read_plain_yaml",
     "read_run_manifest",
     "read_yaml",
     "run_number",
@@ -205,7 +206,7 @@ def run_number(run: RunFolder) -> int:
     return int(match.group("n")) if match else 0
 
 
-def _read_plain_yaml(path: Path) -> dict[str, Any] | None:
+def read_plain_yaml(path: Path) -> dict[str, Any] | None:
     """A YAML mapping read with the safe loader (libyaml's when available: listing a log
     tree reads two files per run), or None when missing, unreadable or not a mapping."""
     import yaml
@@ -221,12 +222,12 @@ def _read_plain_yaml(path: Path) -> dict[str, Any] | None:
 def read_run_args(run: RunFolder) -> dict[str, Any] | None:
     """``args.yml`` as a dict, or None when it is missing or not plain YAML (the RL Zoo's
     ``args.yml`` carries Python tags that a safe loader refuses)."""
-    return _read_plain_yaml(run.args_file)
+    return read_plain_yaml(run.args_file)
 
 
 def read_run_manifest(run: RunFolder) -> dict[str, Any] | None:
     """``manifest.yml`` as a dict, or None when the run has none (e.g. an RL Zoo run)."""
-    return _read_plain_yaml(run.manifest_file)
+    return read_plain_yaml(run.manifest_file)
 
 
 def find_run_folders(
@@ -339,7 +340,7 @@ def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, in
 
 
 def _latest_checkpoint_steps(run: RunFolder) -> int | None:
-    index = _read_plain_yaml(run.checkpoint_index)
+    index = read_plain_yaml(run.checkpoint_index)
     entries = index.get("checkpoints") if index else None
     if not entries:
         return None

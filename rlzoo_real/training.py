@@ -257,13 +257,11 @@ def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
     policy_module = str(data.get("policy_class", {}).get("__module__", ""))
     cls = algo.load_class()
     accepted = {c.__module__ for c in getattr(cls, "policy_aliases", {}).values()}
-    saved_algo = None
-    for args_file in path.parent.glob("*/args.yml"):  # the model sits in a realzoo run folder
-        from rlzoo_real.runs import read_yaml
+    from rlzoo_real.runs import params_dirs, read_plain_yaml
 
-        saved = read_yaml(args_file)
-        saved_algo = saved.get("algo") if isinstance(saved, dict) else None
-        break
+    dirs = params_dirs(path.parent)  # the model sits in a run folder (realzoo's or the Zoo's)
+    saved = read_plain_yaml(dirs[0] / "args.yml") if dirs else None  # None: the Zoo's tags
+    saved_algo = saved.get("algo") if saved else None
     if (saved_algo and saved_algo != algo.name) or (accepted and policy_module not in accepted):
         other = saved_algo or policy_module
         raise UserError(
@@ -293,9 +291,10 @@ def train(
     from rlzoo_real.session import Session
     from rlzoo_real.stopping import StopRequest
 
-    _check_options(args)
     if args.resume:
         from rlzoo_real.resume import prepare_resume
+
+        _check_options(args)  # prepare() checks them on a new run
 
         prepared, point = prepare_resume(args)
         run = point.run

@@ -543,3 +543,15 @@ def test_rl_zoo3_run_folders_replay(cli, zoo_logs):
         "sac", sac.final_model, "Pendulum-v1", n_episodes=1, seed=2, stats=sac.vecnormalize_file
     )
     assert [r for r, _ in episodes(out)] == pytest.approx(expected, abs=0.006)
+
+
+def test_an_rl_zoo3_model_warm_starts_realzoo_train(cli, zoo_logs, tmp_path):
+    """The Zoo's args.yml carries Python tags: realzoo reads around it, without a traceback."""
+    model = zoo_logs / "ppo" / "CartPole-v1_1" / "CartPole-v1.zip"
+    base = ["train", "-a", "ppo", "-e", "CartPole-v1", "-f", tmp_path, "--eval-freq", "-1"]
+    tiny = ["-n", "128", "-params", "n_envs:2", "n_steps:64", "--verbose", "0"]
+    result = cli(*base, *tiny, "-i", model)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ppo" / "CartPole-v1_1" / "CartPole-v1.zip").is_file()
+    wrong = cli("train", "-a", "dqn", "-e", "CartPole-v1", "-f", tmp_path, "-n", "128", "-i", model)
+    assert wrong.exit_code == 2 and "trained with another algorithm" in wrong.output
