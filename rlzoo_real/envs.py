@@ -148,7 +148,8 @@ def check_env_wrappers(
                 env = cls(env, **dict(ref.kwargs))
             except (ValueError, TypeError, AssertionError) as exc:
                 raise UserError(
-                    f"env_wrapper {ref.path} {dict(ref.kwargs)} refused {env_id}: {exc}. "
+                    f"env_wrapper {ref.path} {dict(ref.kwargs)} refused {env_id}: "
+                    f"{str(exc).rstrip('.')}. "
                     f"{_accepted(cls, 1)}"
                 ) from None
         env.reset(seed=0)

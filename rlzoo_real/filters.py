@@ -19,7 +19,15 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ActionClip", "LowPass", "RateLimiter", "box_middle", "broadcast", "cutoff_to_alpha"]
+__all__ = [
+    "ActionClip",
+    "LowPass",
+    "RateLimiter",
+    "box_middle",
+    "broadcast",
+    "cutoff_to_alpha",
+    "rest_action",
+]
 
 
 def broadcast(value: Any, shape: tuple[int, ...], name: str) -> np.ndarray:
