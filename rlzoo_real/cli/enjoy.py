@@ -261,32 +261,12 @@ def record(
     unsafe_pickle_load: Unsafe = False,
 ) -> None:
     """Film a trained agent: an mp4 of N steps, rendered offscreen (works headless)."""
-    request = request_from(
-        target,
-        algo=algo,
-        env=env,
-        folder=folder,
-        exp_id=exp_id,
-        load_best=load_best,
-        load_checkpoint=load_checkpoint,
-        load_last_checkpoint=load_last_checkpoint,
-        env_kwargs=env_kwargs,
-        gym_packages=gym_packages,
-        device=device,
-        unsafe_pickle_load=unsafe_pickle_load,
-    )
-    _run(
-        request,
-        n_timesteps=n_timesteps,
-        n_episodes=n_episodes,
-        n_envs=n_envs,
-        deterministic=deterministic,
-        render=False,
-        record_video=True,
-        video_folder=video_folder,
-        seed=seed,
-        num_threads=num_threads,
-    )
+    enjoy(
+        target, algo, env, folder, exp_id, load_best, load_checkpoint, load_last_checkpoint,
+        n_timesteps, n_episodes, n_envs, deterministic, no_render=True, record_video=True,
+        video_folder=video_folder, seed=seed, env_kwargs=env_kwargs, gym_packages=gym_packages,
+        device=device, num_threads=num_threads, unsafe_pickle_load=unsafe_pickle_load,
+    )  # fmt: skip
 
 
 def _run(
