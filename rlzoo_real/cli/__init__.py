@@ -18,12 +18,13 @@ from rlzoo_real.cli import runs as _runs
 from rlzoo_real.cli import sweep as _sweep
 from rlzoo_real.cli import train as _train
 from rlzoo_real.cli import tune as _tune
-from rlzoo_real.cli._argv import expand_multi_value_options
+from rlzoo_real.cli._argv import ZooGroup
 
 __all__ = ["app", "main"]
 
 app = typer.Typer(
     name="realzoo",
+    cls=ZooGroup,
     help="Reproducible, crash-safe reinforcement-learning experiments on Stable-Baselines3.",
     no_args_is_help=True,
     add_completion=False,
@@ -45,6 +46,11 @@ def _root() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``realzoo`` console script and of ``python -m rlzoo_real``."""
+    """Entry point of the ``realzoo`` console script and of ``python -m rlzoo_real``.
+
+    The app's group (:class:`~rlzoo_real.cli._argv.ZooGroup`) rewrites RL Zoo spellings
+    (option prefixes, several values after one flag) itself, so this and typer's
+    ``CliRunner`` take the same path.
+    """
     args = list(sys.argv[1:] if argv is None else argv)
-    app(args=expand_multi_value_options(args), prog_name="realzoo")
+    app(args=args, prog_name="realzoo")
