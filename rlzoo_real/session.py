@@ -113,6 +113,7 @@ class Session:
                     device=args.device,
                     verbose=args.verbose,
                     trained_agent=args.trained_agent,
+                    truncate_last_trajectory=args.truncate_last_trajectory,
                 )
             callbacks, eval_callback = _make_callbacks(prepared, run)
             if resume is not None and eval_callback is not None and resume.state["eval"]:
@@ -341,6 +342,7 @@ def _start_wandb(prepared: Prepared, run: RunFolder, resume: ResumePoint | None)
     return wandb.init(
         project=args.wandb_project_name,
         entity=args.wandb_entity,
+        group=args.wandb_group,
         tags=list(args.wandb_tags),
         name=f"{run.path.parent.name}/{run.path.name}",
         dir=str(run.path),

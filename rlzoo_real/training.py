@@ -67,10 +67,12 @@ class TrainArgs:
     wandb_project_name: str = "realzoo"
     wandb_entity: str | None = None
     wandb_tags: list[str] = field(default_factory=list)
+    wandb_group: str | None = None
     progress: bool = False
     verbose: int = 1
     updates_between_episodes: bool = False  # off-policy: gradient updates only after episodes
     preset: str | None = None  # hyperparams/<preset>/<algo>.yml, e.g. gsde
+    truncate_last_trajectory: bool = True  # -i with a HER replay buffer: drop its last episode
 
 
 @dataclass(frozen=True)
@@ -370,8 +372,13 @@ def build_model(
     device: str = "auto",
     verbose: int = 0,
     trained_agent: str | None = None,
+    truncate_last_trajectory: bool = True,
 ) -> Any:
     """Build the algorithm for ``spec`` on ``env`` (or load ``trained_agent`` to continue it).
+
+    A ``replay_buffer.pkl`` next to ``trained_agent`` is loaded with it (off-policy); with a
+    HER buffer, ``truncate_last_trajectory`` drops its last, unfinished episode (SB3's
+    ``truncate_last_traj``; the RL Zoo's ``--truncate-last-trajectory``).
 
     Raises:
         UserError: when the algorithm rejects a hyperparameter value.
@@ -397,7 +404,7 @@ def build_model(
             model = algo_cls.load(trained_agent, env=env, **common, **kwargs)
             buffer = Path(trained_agent).parent / "replay_buffer.pkl"
             if algo.off_policy and buffer.is_file():
-                model.load_replay_buffer(buffer)
+                model.load_replay_buffer(buffer, truncate_last_traj=truncate_last_trajectory)
             return model
         return algo_cls(spec.policy, env, **common, **kwargs)
     except (ValueError, TypeError, AssertionError, KeyError) as exc:

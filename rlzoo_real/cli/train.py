@@ -20,9 +20,33 @@ __all__ = ["register"]
 _ENV = "Environment"
 _EVAL = "Evaluation and checkpoints"
 _TRACK = "Tracking"
+_TUNE = "Tuning (-optimize: the study realzoo tune runs)"
+
+#: train options that mean nothing to a tuning study (parameter name -> flag shown)
+_NOT_WITH_OPTIMIZE = {
+    "resume": "--resume", "time_limit": "--time-limit", "keep_checkpoints": "--keep-checkpoints",
+    "eval_freq": "--eval-freq", "save_freq": "--save-freq",
+    "save_replay_buffer": "--save-replay-buffer", "trained_agent": "-i/--trained-agent",
+    "truncate_last_trajectory": "--truncate-last-trajectory", "uuid": "-uuid/--uuid",
+    "log_interval": "--log-interval", "tensorboard_log": "-tb/--tensorboard-log",
+    "track": "--track", "wandb_project_name": "--wandb-project-name",
+    "wandb_entity": "--wandb-entity", "wandb_group": "--wandb-group",
+    "wandb_tags": "-tags/--wandb-tags", "progress": "-P/--progress",
+    "eval_env_kwargs": "--eval-env-kwargs", "vec_env": "--vec-env",
+    "updates_between_episodes": "--updates-between-episodes", "trial_id": "--trial-id",
+}  # fmt: skip
+#: options of a tuning study, refused on a plain training run
+_TUNING_ONLY = {
+    "n_trials": "--n-trials", "max_total_trials": "--max-total-trials", "n_jobs": "--n-jobs",
+    "sampler": "--sampler", "pruner": "--pruner", "n_startup_trials": "--n-startup-trials",
+    "n_evaluations": "--n-evaluations",
+    "search_space": "--search-space", "no_optim_plots": "--no-optim-plots",
+}  # fmt: skip
+_TRIAL = {"storage": "--storage", "study_name": "--study-name"}
 
 
 def train(
+    ctx: typer.Context,
     algo: Annotated[str, opt("algo")] = "",
     env: Annotated[str, opt("env")] = "",
     backend: Annotated[str, opt("backend")] = "sb3",
@@ -99,10 +123,24 @@ def train(
     num_threads: Annotated[int, opt("num_threads")] = 1,
     trained_agent: Annotated[
         str | None,
-        typer.Option("--trained-agent", "-i", help="Warm start from this .zip model."),
+        typer.Option(
+            "--trained-agent",
+            "-i",
+            help="Warm start from this .zip model (and the replay_buffer.pkl next to it).",
+        ),
     ] = None,
+    truncate_last_trajectory: Annotated[
+        str,
+        typer.Option(
+            "--truncate-last-trajectory",
+            metavar="BOOL",
+            help="With -i and a HER replay buffer next to the model: drop the buffer's last, "
+            "unfinished episode when loading it (true, the default), or keep it (false: the "
+            "warm start continues that same episode).",
+        ),
+    ] = "true",
     uuid: Annotated[
-        bool, typer.Option("--uuid", help="Append a UUID to the run folder name.")
+        bool, typer.Option("--uuid", "-uuid", help="Append a UUID to the run folder name.")
     ] = False,
     log_interval: Annotated[
         int,
@@ -132,18 +170,183 @@ def train(
     ] = None,
     wandb_tags: Annotated[
         list[str] | None,
-        typer.Option("--wandb-tags", metavar="TAG ...", rich_help_panel=_TRACK),
+        typer.Option("--wandb-tags", "-tags", metavar="TAG ...", rich_help_panel=_TRACK),
     ] = None,
-    progress: Annotated[bool, typer.Option("--progress", help="Show a progress bar.")] = False,
+    wandb_group: Annotated[
+        str | None, typer.Option("--wandb-group", rich_help_panel=_TRACK)
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress", "-P", help="Show a progress bar.")
+    ] = False,
     verbose: Annotated[
         int, typer.Option("--verbose", help="0: quiet, 1: training logs, 2: debug.")
     ] = 1,
     updates_between_episodes: Annotated[bool, opt("updates_between_episodes")] = False,
     preset: Annotated[str | None, opt("preset")] = None,
+    optimize: Annotated[
+        bool,
+        typer.Option(
+            "--optimize-hyperparameters",
+            "-optimize",
+            help="Run a tuning study instead of one training run: the study realzoo tune runs, "
+            "with the options of this panel.",
+            rich_help_panel=_TUNE,
+        ),
+    ] = False,
+    n_trials: Annotated[
+        int | None, typer.Option("--n-trials", help="As realzoo tune.", rich_help_panel=_TUNE)
+    ] = None,
+    max_total_trials: Annotated[
+        int | None,
+        typer.Option("--max-total-trials", help="As realzoo tune.", rich_help_panel=_TUNE),
+    ] = None,
+    n_jobs: Annotated[
+        int | None,
+        typer.Option(
+            "--n-jobs",
+            "--n-workers",
+            help="Worker processes (the RL Zoo's threads; processes here, see realzoo tune).",
+            rich_help_panel=_TUNE,
+        ),
+    ] = None,
+    sampler: Annotated[
+        str | None, typer.Option("--sampler", help="As realzoo tune.", rich_help_panel=_TUNE)
+    ] = None,
+    pruner: Annotated[
+        str | None, typer.Option("--pruner", help="As realzoo tune.", rich_help_panel=_TUNE)
+    ] = None,
+    n_startup_trials: Annotated[
+        int | None,
+        typer.Option("--n-startup-trials", help="As realzoo tune.", rich_help_panel=_TUNE),
+    ] = None,
+    n_evaluations: Annotated[
+        int | None,
+        typer.Option("--n-evaluations", help="As realzoo tune.", rich_help_panel=_TUNE),
+    ] = None,
+    storage: Annotated[
+        str | None,
+        typer.Option(
+            "--storage",
+            help="Storage of the study (-optimize or --trial-id).",
+            rich_help_panel=_TUNE,
+        ),
+    ] = None,
+    study_name: Annotated[
+        str | None,
+        typer.Option(
+            "--study-name",
+            help="Name of the study (-optimize or --trial-id; default tune_<env>).",
+            rich_help_panel=_TUNE,
+        ),
+    ] = None,
+    search_space: Annotated[
+        str | None,
+        typer.Option(
+            "--search-space",
+            metavar="FILE.yml",
+            help="As realzoo tune: narrow or extend the search space.",
+            rich_help_panel=_TUNE,
+        ),
+    ] = None,
+    no_optim_plots: Annotated[
+        bool,
+        typer.Option("--no-optim-plots", help="No PNG plots of the study.", rich_help_panel=_TUNE),
+    ] = False,
+    trial_id: Annotated[
+        int | None,
+        typer.Option(
+            "--trial-id",
+            metavar="N",
+            help="Train with the hyperparameters trial N of a study tried (over the entry, under "
+            "-params); the study is found by --study-name, --storage and -f as realzoo tune "
+            "finds it.",
+            rich_help_panel=_TUNE,
+        ),
+    ] = None,
+    optimization_log_path: Annotated[
+        str | None,
+        typer.Option(
+            "--optimization-log-path",
+            hidden=True,
+            help="Refused: every trial is already a full run folder under the study's trials/.",
+        ),
+    ] = None,
 ) -> None:
     """Train an agent with tuned hyperparameters into logs/<algo>/<env>_<N>/."""
+    from rlzoo_real.errors import UserError
     from rlzoo_real.training import TrainArgs
     from rlzoo_real.training import train as run_training
+
+    given = _given(ctx)
+    if optimization_log_path is not None:
+        raise UserError(
+            "--optimization-log-path is not needed: every trial of a realzoo study is already "
+            "a full run folder (evaluations.npz, best_model.zip, config.yml, monitor files) "
+            "under <log-folder>/<algo>/<study>/trials/, whatever the command. Choose that place "
+            "with -f and --study-name."
+        )
+    if seed is not None and seed < 0:  # the RL Zoo's --seed -1: a random seed
+        seed = None
+    if optimize:
+        _refuse(
+            given,
+            _NOT_WITH_OPTIMIZE,
+            "with -optimize",
+            "a tuning study (realzoo tune) decides them for each trial or has no such setting",
+        )
+        from rlzoo_real.cli.tune import run_study
+        from rlzoo_real.tuning.study import TuneRequest
+
+        defaults = TuneRequest()
+        run_study(
+            TuneRequest(
+                algo=algo, env=env, backend=backend, log_folder=log_folder,
+                n_timesteps=None if n_timesteps < 0 else n_timesteps,
+                n_trials=n_trials, max_total_trials=max_total_trials,
+                n_workers=n_jobs if n_jobs is not None else defaults.n_workers,
+                sampler=sampler or defaults.sampler, pruner=pruner or defaults.pruner,
+                n_startup_trials=n_startup_trials if n_startup_trials is not None
+                else defaults.n_startup_trials,
+                n_evaluations=n_evaluations,
+                eval_episodes=eval_episodes if "eval_episodes" in given else None,
+                n_eval_envs=n_eval_envs if "n_eval_envs" in given else None,
+                study_name=study_name, storage=storage, seed=seed,
+                hyperparams=list(hyperparams or []), env_kwargs=list(env_kwargs or []),
+                conf_file=conf_file, preset=preset, search_space=search_space, device=device,
+                num_threads=num_threads,
+                gym_packages=list(gym_packages or []), plots=not no_optim_plots, verbose=verbose,
+            )
+        )  # fmt: skip
+        return
+    tuning_only = _TUNING_ONLY if trial_id is not None else _TUNING_ONLY | _TRIAL
+    _refuse(
+        given,
+        tuning_only,
+        "without -optimize",
+        "they set up a tuning study: add -optimize "
+        "(or use realzoo tune)"
+        + (
+            ""
+            if trial_id is not None
+            else "; --storage and --study-name also name the study of --trial-id"
+        ),
+    )
+    truncate = _parse_bool(truncate_last_trajectory, "--truncate-last-trajectory")
+    hyperparams = list(hyperparams or [])
+    if trial_id is not None:
+        from rlzoo_real.algos import get_algo
+        from rlzoo_real.tuning.results import trial_overrides
+        from rlzoo_real.tuning.storage import default_study_name
+
+        spec = get_algo(algo, backend=backend)
+        if not env:
+            raise UserError("--trial-id needs --algo and --env (those the study tuned).")
+        words = trial_overrides(
+            log_folder=log_folder, algo=spec.name, algo_folder=spec.folder, env=env,
+            study_name=study_name or default_study_name(env), storage=storage, number=trial_id,
+        )  # fmt: skip
+        typer.echo(f"Trial {trial_id}'s hyperparameters: {' '.join(words)}", err=True)
+        hyperparams = [*words, *hyperparams]
 
     args = TrainArgs(
         algo=algo,
@@ -160,7 +363,7 @@ def train(
         resume=resume,
         save_replay_buffer=save_replay_buffer,
         seed=seed,
-        hyperparams=list(hyperparams or []),
+        hyperparams=hyperparams,
         env_kwargs=list(env_kwargs or []),
         eval_env_kwargs=list(eval_env_kwargs or []),
         conf_file=conf_file,
@@ -176,10 +379,12 @@ def train(
         wandb_project_name=wandb_project_name,
         wandb_entity=wandb_entity,
         wandb_tags=list(wandb_tags or []),
+        wandb_group=wandb_group,
         progress=progress,
         verbose=verbose,
         updates_between_episodes=updates_between_episodes,
         preset=preset,
+        truncate_last_trajectory=truncate,
     )
     command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo"
     result = run_training(args, command=command, on_start=_announce)
@@ -206,6 +411,35 @@ def train(
         typer.echo(f"Run folder: {result.run.path} (final model {result.run.final_model.name})")
     if result.exit_code:
         raise typer.Exit(result.exit_code)
+
+
+def _given(ctx: typer.Context) -> set[str]:
+    """Parameters the user typed (not left at their default)."""
+    given = set()
+    for name in ctx.params:
+        source = ctx.get_parameter_source(name)
+        if source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP"):
+            given.add(name)
+    return given
+
+
+def _refuse(given: set[str], options: dict[str, str], when: str, why: str) -> None:
+    from rlzoo_real.errors import UserError
+
+    typed = [flag for name, flag in options.items() if name in given]
+    if typed:
+        raise UserError(f"realzoo train {when} does not take {', '.join(typed)}: {why}.")
+
+
+def _parse_bool(text: str, option: str) -> bool:
+    from rlzoo_real.errors import UserError
+
+    words = {"true": True, "1": True, "yes": True, "on": True}
+    words.update({"false": False, "0": False, "no": False, "off": False})
+    value = words.get(text.strip().lower())
+    if value is None:
+        raise UserError(f"{option} {text!r}: expected true or false (also 1/0, yes/no, on/off).")
+    return value
 
 
 def _announce(prepared: Prepared, run: RunFolder) -> None:

@@ -12,9 +12,9 @@ from rlzoo_real.cli._common import user_errors
 from rlzoo_real.cli._options import opt
 
 if TYPE_CHECKING:
-    from rlzoo_real.tuning.study import TunePlan, TuneResult
+    from rlzoo_real.tuning.study import TunePlan, TuneRequest, TuneResult
 
-__all__ = ["register"]
+__all__ = ["register", "run_study"]
 
 _SEARCH = "Search"
 _TRIAL = "Trials (each is a short realzoo train run)"
@@ -203,7 +203,7 @@ def tune(
     ] = 1,
 ) -> None:
     """Search hyperparameters with Optuna; each trial is a short realzoo train run."""
-    from rlzoo_real.tuning.study import TuneRequest, prepare_tune, run_tune
+    from rlzoo_real.tuning.study import TuneRequest
 
     if print_space:
         _print_space(algo, search_space, backend)
@@ -239,12 +239,19 @@ def tune(
         plots=plots,
         verbose=verbose,
     )
+    run_study(request)
+
+
+def run_study(request: TuneRequest) -> None:
+    """Check, announce, run and report a study: ``realzoo tune`` and ``realzoo train -optimize``."""
+    from rlzoo_real.tuning.study import prepare_tune, run_tune
+
     plan = prepare_tune(request)
     for note in plan.notes:
         typer.echo(f"Note: {note}", err=True)
     _announce(plan)
     command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo tune"
-    echo = typer.echo if verbose > 0 else (lambda line: None)
+    echo = typer.echo if request.verbose > 0 else (lambda line: None)
     result = run_tune(plan, command=command, echo=echo)
     _report(result)
     if result.exit_code:

@@ -31,6 +31,7 @@ __all__ = [
     "describe_trial",
     "fail_reason",
     "find_best",
+    "trial_overrides",
     "trial_rows",
     "write_results",
 ]
@@ -244,3 +245,71 @@ def _figure_of(axes: Any) -> Any:
         return axes.figure
     first = axes.flat[0] if hasattr(axes, "flat") else axes[0]
     return first.figure
+
+
+def trial_overrides(
+    *,
+    log_folder: str,
+    algo: str,
+    algo_folder: str,
+    env: str,
+    study_name: str,
+    storage: str | None,
+    number: int,
+) -> list[str]:
+    """The hyperparameters trial ``number`` of a study tried, as ``-params`` words.
+
+    ``realzoo train --trial-id N --study-name S [--storage URL]`` (the RL Zoo's flag) puts them
+    over the hyperparameter entry, under the command's own ``-params``. The study is looked
+    up as ``realzoo tune`` finds it: ``--storage``, else the study's journal file
+    ``<log_folder>/<algo>/<study>/study.log``.
+
+    Raises:
+        UserError: no such study or trial, a study made for another algorithm or env, or a
+            trial that never sampled its values.
+    """
+    from rlzoo_real.errors import UserError
+    from rlzoo_real.tuning.storage import close_storage, open_storage, parse_storage, study_folder
+
+    folder = study_folder(Path(log_folder), algo_folder, study_name)
+    spec = parse_storage(storage, default_journal=folder.journal)
+    where = f"--trial-id {number}, --study-name {study_name}, storage {spec.shown}"
+    if spec.path is not None and not spec.path.exists():
+        raise UserError(
+            f"{where}: the storage file does not exist. Give the --storage and --study-name "
+            "the study was made with (realzoo tune prints both), and the same -f."
+        )
+    backend = open_storage(spec)
+    try:
+        try:
+            study_id = backend.get_study_id_from_name(study_name)
+        except KeyError:
+            names = [s.study_name for s in backend.get_all_studies()]
+            raise UserError(
+                f"{where}: no study of that name in the storage (it holds: "
+                f"{', '.join(names) or 'none'})."
+            ) from None
+        settings = backend.get_study_user_attrs(study_id).get("realzoo") or {}
+        made_for = (settings.get("algo"), settings.get("env"))
+        if settings and made_for != (algo, env):
+            raise UserError(
+                f"{where}: the study tuned {made_for[0]} on {made_for[1]}, not {algo} on {env}; "
+                "its values are meant for that pair."
+            )
+        trials = backend.get_all_trials(study_id, deepcopy=False)
+        trial = next((t for t in trials if t.number == number), None)
+        if trial is None:
+            raise UserError(
+                f"{where}: no such trial; the study has trials 0 to {len(trials) - 1}."
+                if trials
+                else f"{where}: the study has no trial yet."
+            )
+        words = trial.user_attrs.get("hyperparams")
+        if not isinstance(words, list):
+            raise UserError(
+                f"{where}: the trial has no realzoo record of the values it tried (a study "
+                "not made by realzoo tune?)."
+            )
+        return [str(w) for w in words]
+    finally:
+        close_storage(backend)
