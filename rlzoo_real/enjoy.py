@@ -18,7 +18,7 @@ from typing import Any
 from rlzoo_real.errors import UserError
 from rlzoo_real.loading import LoadedRun, RunRequest
 
-__all__ = ["Episode", "ReplayOptions", "ReplayResult", "enjoy", "replay", "video_path"]
+__all__ = ["RewardLog", "Episode", "ReplayOptions", "ReplayResult", "enjoy", "replay", "video_path"]
 
 
 @dataclass(frozen=True)
@@ -188,6 +188,7 @@ def enjoy(
     *,
     on_start: Callable[[LoadedRun, list[str]], None] | None = None,
     on_episode: Callable[[Episode], None] | None = None,
+    on_step: Callable[[], None] | None = None,
 ) -> ReplayResult:
     """Load the run and model of ``request`` and replay it as ``options`` say.
 
@@ -196,6 +197,7 @@ def enjoy(
         options: how long, how many envs, rendering and recording.
         on_start: called once loaded, with the loaded run and remarks for the user.
         on_episode: called with each finished episode.
+        on_step: called after every step (each step advances every env), for a progress bar.
 
     Raises:
         UserError: a bad request (see :func:`rlzoo_real.loading.open_run`) or options.
@@ -224,6 +226,13 @@ def enjoy(
             loaded.model.policy.reset_noise(options.n_envs)
         if on_start is not None:
             on_start(loaded, [*loaded.notes, *remarks])
+        steps = [0]
+
+        def step(_env: Any) -> None:  # replay calls on_frame after the reset too
+            if on_step is not None and steps[0]:
+                on_step()
+            steps[0] += 1
+
         if not options.record_video:
             return replay(
                 loaded.model,
@@ -232,6 +241,7 @@ def enjoy(
                 n_episodes=options.n_episodes,
                 deterministic=options.deterministic,
                 on_episode=on_episode,
+                on_frame=step if on_step is not None else None,
             )
         path = video_path(loaded, options)
         with Mp4Writer(path, fps=_fps(loaded.env)) as writer:
@@ -242,11 +252,15 @@ def enjoy(
                 n_episodes=options.n_episodes,
                 deterministic=options.deterministic,
                 on_episode=on_episode,
-                on_frame=lambda env: writer.add(_frame(env)),
+                on_frame=lambda env: _both(writer.add(_frame(env)), step(env)),
             )
         return ReplayResult(result.episodes, result.steps, result.unfinished, path, writer.frames)
     finally:
         loaded.close()
+
+
+def _both(*_done: Any) -> None:
+    """Run two calls in one lambda (their results are dropped)."""
 
 
 def _check_options(options: ReplayOptions) -> None:
@@ -283,3 +297,46 @@ def _frame(env: Any) -> Any:
             "cannot render offscreen). For MuJoCo without a display set MUJOCO_GL=egl or osmesa."
         )
     return images[0] if len(images) == 1 else tile_images(images)
+
+
+class RewardLog:
+    """The episodes of a replay as Monitor files (``<folder>/<env index>.monitor.csv``).
+
+    The RL Zoo's ``enjoy --reward-log DIR``: the same format as the training monitor files
+    (``r``, ``l``, ``t`` after a JSON header), so SB3's ``load_results`` reads them back.
+    """
+
+    def __init__(self, folder: str | Path, env_id: str) -> None:
+        import time
+
+        self.folder = Path(folder)
+        self.env_id = env_id
+        self.t_start = time.time()
+        self._writers: dict[int, Any] = {}
+
+    def add(self, episode: Episode) -> None:
+        """Write one finished episode (time: seconds since the log was opened)."""
+        import time
+
+        from stable_baselines3.common.monitor import ResultsWriter
+
+        writer = self._writers.get(episode.env_index)
+        if writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            writer = ResultsWriter(
+                str(self.folder / f"{episode.env_index}.monitor.csv"),
+                header={"t_start": self.t_start, "env_id": self.env_id},
+            )
+            self._writers[episode.env_index] = writer
+        writer.write_row(
+            {
+                "r": round(float(episode.episode_return), 6),
+                "l": int(episode.length),
+                "t": round(time.time() - self.t_start, 6),
+            }
+        )
+
+    def close(self) -> None:
+        for writer in self._writers.values():
+            writer.close()
+        self._writers.clear()

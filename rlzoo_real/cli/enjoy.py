@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from rlzoo_real.cli._common import user_errors
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from rlzoo_real.enjoy import Episode, ReplayResult
     from rlzoo_real.loading import LoadedRun, RunRequest
 
@@ -209,8 +211,56 @@ def enjoy(
     device: Device = "auto",
     num_threads: NumThreads = 1,
     unsafe_pickle_load: Unsafe = False,
+    verbose: Annotated[
+        int, typer.Option("--verbose", help="0: print nothing but errors; 1: every episode.")
+    ] = 1,
+    progress: Annotated[
+        bool, typer.Option("--progress", "-P", help="Show a progress bar over the steps.")
+    ] = False,
+    reward_log: Annotated[
+        str | None,
+        typer.Option(
+            "--reward-log",
+            metavar="DIR",
+            help="Write the replayed episodes as Monitor files (DIR/<env>.monitor.csv).",
+        ),
+    ] = None,
+    custom_objects: Annotated[
+        bool,
+        typer.Option(
+            "--custom-objects",
+            help="Accepted for the RL Zoo's scripts; not needed: the model is rebuilt from "
+            "config.yml and only its weights are read, so no pickled schedule is loaded.",
+        ),
+    ] = False,
+    norm_reward: Annotated[
+        bool,
+        typer.Option("--norm-reward", hidden=True, help="Refused (see the README)."),
+    ] = False,
 ) -> None:
     """Replay a trained agent: env rebuilt as trained, episode returns and lengths printed."""
+    from rlzoo_real.errors import UserError
+
+    if norm_reward:
+        raise UserError(
+            "--norm-reward is not offered: realzoo reports the env's own returns (counted by the "
+            "Monitor before any normalization), the numbers evaluations.npz and the plots use. "
+            "A normalized return depends on the running statistics frozen at the end of "
+            "training, so it compares with nothing; drop the flag."
+        )
+    if custom_objects and unsafe_pickle_load:
+        raise UserError(
+            "--custom-objects with --unsafe-pickle-load: realzoo does not pass replacement "
+            "objects to Algo.load. Drop --unsafe-pickle-load: the default loading rebuilds the "
+            "model from config.yml and never unpickles schedules, which is what --custom-objects "
+            "works around in the RL Zoo."
+        )
+    if exp_id < 0 and target is None:  # the RL Zoo's --exp-id -1: the model is in <folder>/<algo>
+        if not algo or not env:
+            raise UserError(
+                "--exp-id -1 needs --algo and --env (the model <folder>/<algo>/<env>.zip)."
+            )
+        target = str(_model_without_run_folder(folder, algo, env, load_best, load_checkpoint))
     request = request_from(
         target,
         algo=algo,
@@ -236,7 +286,23 @@ def enjoy(
         video_folder=video_folder,
         seed=seed,
         num_threads=num_threads,
+        verbose=verbose,
+        progress=progress,
+        reward_log=reward_log,
     )
+
+
+def _model_without_run_folder(
+    folder: str, algo: str, env: str, load_best: bool, load_checkpoint: int | None
+) -> Path:
+    from pathlib import Path
+
+    base = Path(folder) / algo
+    if load_best:
+        return base / "best_model.zip"
+    if load_checkpoint is not None:
+        return base / f"rl_model_{load_checkpoint}_steps.zip"
+    return base / f"{env}.zip"
 
 
 def record(
@@ -281,9 +347,14 @@ def _run(
     video_folder: str | None,
     seed: int,
     num_threads: int,
+    verbose: int = 1,
+    progress: bool = False,
+    reward_log: str | None = None,
 ) -> None:
-    from rlzoo_real.enjoy import ReplayOptions
+    from rlzoo_real.enjoy import ReplayOptions, RewardLog
     from rlzoo_real.enjoy import enjoy as run_enjoy
+
+    echo = typer.echo if verbose > 0 else (lambda *a, **k: None)
 
     if n_timesteps is None and n_episodes is None:
         n_timesteps = 1000
@@ -299,9 +370,16 @@ def _run(
         num_threads=num_threads,
     )
 
+    log: list[RewardLog] = []
+    bar: list[Any] = []
+
     def on_start(loaded: LoadedRun, remarks: list[str]) -> None:
+        if reward_log is not None:
+            log.append(RewardLog(reward_log, loaded.env_id))
+        if progress:
+            bar.append(_progress_bar(options.n_timesteps))
         for remark in remarks:
-            typer.echo(f"Note: {remark}", err=True)
+            echo(f"Note: {remark}", err=True)
         limits = []
         if options.n_timesteps is not None:
             limits.append(f"{options.n_timesteps} steps")
@@ -309,20 +387,46 @@ def _run(
             limits.append(f"{options.n_episodes} episodes")
         actions = "deterministic" if deterministic else "stochastic"
         envs = f"{n_envs} envs" if n_envs > 1 else "1 env"
-        typer.echo(f"Replaying {loaded.choice.path}: {describe(loaded)}")
-        typer.echo(f"{' or '.join(limits).capitalize()}, {actions} actions, seed {seed}, {envs}")
+        echo(f"Replaying {loaded.choice.path}: {describe(loaded)}")
+        echo(f"{' or '.join(limits).capitalize()}, {actions} actions, seed {seed}, {envs}")
 
     def on_episode(episode: Episode) -> None:
         where = f" (env {episode.env_index})" if n_envs > 1 else ""
         cost = episode.continuity_cost
         smooth = f", continuity cost {cost:.4f}" if cost is not None else ""
-        typer.echo(
+        echo(
             f"Episode {episode.number}{where}: return {episode.episode_return:.2f}, "
             f"length {episode.length}{smooth}"
         )
+        if log:
+            log[0].add(episode)
 
-    result = run_enjoy(request, options, on_start=on_start, on_episode=on_episode)
-    _summary(result)
+    try:
+        result = run_enjoy(
+            request,
+            options,
+            on_start=on_start,
+            on_episode=on_episode,
+            on_step=(lambda: bar[0].update(1)) if progress else None,
+        )
+    finally:
+        for item in (*bar, *log):
+            item.close()
+    if verbose > 0:
+        _summary(result)
+    if log:
+        typer.echo(f"Reward log: {log[0].folder}", err=True)
+
+
+def _progress_bar(total: int | None) -> Any:
+    """A tqdm bar on standard error (tqdm comes with SB3's progress-bar extra)."""
+    from rlzoo_real.errors import UserError
+
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        raise UserError("-P/--progress needs tqdm: pip install tqdm.") from None
+    return tqdm(total=total, unit="step", dynamic_ncols=True)
 
 
 def _summary(result: ReplayResult) -> None:
