@@ -37,7 +37,7 @@ class _Opt:
 
 
 class AmbiguousOption(Exception):
-    """A prefix that fits several options (printed as a usage error, exit status 2)."""
+    """A prefix that fits several options, or a refused RL Zoo flag (a usage error, exit 2)."""
 
 
 def _option_table(command: Any) -> dict[str, _Opt]:
@@ -65,7 +65,9 @@ def _resolve(word: str, table: dict[str, _Opt], where: str) -> str:
     """
     if word in table:
         return word
-    if len(word) <= 2:  # -n, -i: short options (click handles -n100 itself)
+    if len(word) <= 2 or word.startswith(
+        "---"
+    ):  # -n, -i: short options (click handles -n100 itself)
         return word
     candidates = sorted(
         {opt.param: name for name, opt in table.items() if name.startswith(word)}.items()
@@ -81,8 +83,15 @@ def _resolve(word: str, table: dict[str, _Opt], where: str) -> str:
     return word
 
 
-def _rewrite(argv: Sequence[str], command: Any, where: str) -> list[str]:
+def _rewrite(argv: Sequence[str], command: Any, path: tuple[str, ...], where: str) -> list[str]:
+    from rlzoo_real.cli._zoo import zoo_flags_for
+
     table = _option_table(command)
+    zoo = {flag: v for flag, v in zoo_flags_for(path).items() if flag not in table}
+    names = {
+        **table,
+        **{flag: _Opt(flag, f"zoo {reason}", False, False) for flag, (_, reason) in zoo.items()},
+    }
     out: list[str] = []
     current: _Opt | None = None  # a multi-value option whose values are being read
     taken = 0
@@ -96,7 +105,14 @@ def _rewrite(argv: Sequence[str], command: Any, where: str) -> list[str]:
         if _looks_like_option(word):
             current = None
             name, eq, value = word.partition("=")
-            full = _resolve(name, table, where)
+            full = _resolve(name, names, where)
+            if full in zoo:
+                kind, reason = zoo[full]
+                if kind == "already":  # accepted: realzoo always does this
+                    continue
+                raise AmbiguousOption(
+                    f"{full} (an RL Zoo flag) is not taken by '{where}': {reason}."
+                )
             out.append(f"{full}{eq}{value}" if eq else full)
             opt = table.get(full)
             if opt is None or not opt.takes_value or eq:
@@ -128,6 +144,7 @@ def translate_argv(group: Any, argv: Sequence[str], prog: str = "realzoo") -> li
     words = list(argv)
     command = group
     where = prog
+    path: tuple[str, ...] = ()
     start = 0
     while isinstance(getattr(command, "commands", None), dict):
         while start < len(words) and words[start].startswith("-"):
@@ -138,8 +155,9 @@ def translate_argv(group: Any, argv: Sequence[str], prog: str = "realzoo") -> li
         if sub is None:
             return words
         where = f"{where} {words[start]}"
+        path = (*path, words[start])
         command, start = sub, start + 1
-    return words[:start] + _rewrite(words[start:], command, where)
+    return words[:start] + _rewrite(words[start:], command, path, where)
 
 
 def expand_multi_value_options(argv: Sequence[str]) -> list[str]:

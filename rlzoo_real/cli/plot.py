@@ -29,20 +29,54 @@ LogFolders = Annotated[
     typer.Option(
         "--log-folder",
         "-f",
-        metavar="DIR",
-        help="Root of the log tree (default: logs). Repeat -f to compare several.",
+        "--exp-folders",
+        "--exp-folder",
+        metavar="DIR ...",
+        help="Roots of log trees (default: logs); several to compare them: -f a b.",
         rich_help_panel=_SEL,
     ),
 ]
 Algos = Annotated[
     list[str] | None,
     typer.Option(
-        "--algos", metavar="ALGO ...", help="Algorithms (default: all).", rich_help_panel=_SEL
+        "--algos",
+        "-a",
+        "--algo",
+        metavar="ALGO ...",
+        help="Algorithms (default: all; any case, as the RL Zoo's A2C).",
+        rich_help_panel=_SEL,
     ),
 ]
 Envs = Annotated[
     list[str] | None,
-    typer.Option("--envs", metavar="ENV ...", help="Env ids (default: all).", rich_help_panel=_SEL),
+    typer.Option(
+        "--envs",
+        "-e",
+        "--env",
+        "--keep-envs",
+        metavar="ENV ...",
+        help="Env ids (default: all); without the version suffix (CartPole), every version.",
+        rich_help_panel=_SEL,
+    ),
+]
+Labels = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--labels",
+        "-l",
+        metavar="LABEL ...",
+        help="One label per -f folder, put before the algorithm (default: the folder names).",
+        rich_help_panel=_SEL,
+    ),
+]
+Key = Annotated[
+    str,
+    typer.Option(
+        "--key",
+        "-k",
+        help="Array of evaluations.npz to use: results (the returns; the only one realzoo reads).",
+        rich_help_panel=_SEL,
+    ),
 ]
 GroupBy = Annotated[
     str,
@@ -57,13 +91,16 @@ MinSteps = Annotated[
     int,
     typer.Option(
         "--min-timesteps",
+        "-min",
         help="Leave out runs whose last evaluation is before this step.",
         rich_help_panel=_SEL,
     ),
 ]
 MaxSteps = Annotated[
     int | None,
-    typer.Option("--max-timesteps", help="Ignore data after this step.", rich_help_panel=_SEL),
+    typer.Option(
+        "--max-timesteps", "-max", help="Ignore data after this step.", rich_help_panel=_SEL
+    ),
 ]
 Output = Annotated[
     str, typer.Option("--output", "-o", help="Folder for the figures, tables and data files.")
@@ -73,11 +110,16 @@ Data = Annotated[
     str | None,
     typer.Option(
         "--data",
+        "-i",
+        "--input",
         help="Redraw from the .npz a previous call saved in its output folder, reading no log.",
     ),
 ]
 Reps = Annotated[int, typer.Option("--reps", help="Bootstrap resamples.", rich_help_panel=_BOOT)]
-Ci = Annotated[float, typer.Option("--ci", help="Interval coverage.", rich_help_panel=_BOOT)]
+Ci = Annotated[
+    float,
+    typer.Option("--ci", "-ci", "--ci-size", help="Interval coverage.", rich_help_panel=_BOOT),
+]
 Seed = Annotated[
     int,
     typer.Option(
@@ -109,7 +151,13 @@ Engine = Annotated[
     ),
 ]
 Window = Annotated[
-    int, typer.Option("--window", "-w", help="Episodes in the moving average of training returns.")
+    int,
+    typer.Option(
+        "--window",
+        "-w",
+        "--episode-window",
+        help="Episodes in the moving average of training returns.",
+    ),
 ]
 
 
@@ -120,10 +168,20 @@ def _selection(
     group_by: str = "config",
     min_timesteps: int = 0,
     max_timesteps: int | None = None,
+    labels: list[str] | None = None,
+    key: str = "results",
 ) -> Selection:
+    from rlzoo_real.errors import UserError
     from rlzoo_real.plotting.views import Selection
 
+    if key != "results":
+        raise UserError(
+            f"-k/--key {key}: realzoo plots the returns of evaluations.npz (its 'results' "
+            "array, the RL Zoo's default key) and nothing else; success rates and episode "
+            "lengths are not drawn."
+        )
     return Selection(
+        labels=list(labels or []),
         log_folders=[Path(f) for f in (log_folder or ["logs"])],
         algos=list(algos or []),
         envs=list(envs or []),
@@ -151,8 +209,16 @@ def _report(out: ViewOutput) -> None:
 def _redraw(
     data: str, output: str, fmt: str, view: str, algos: list[str] | None, envs: list[str] | None
 ) -> None:
+    from rlzoo_real.errors import UserError
     from rlzoo_real.plotting.views import redraw
 
+    if data.endswith((".pkl", ".pickle")):
+        raise UserError(
+            f"--data/-i {data}: realzoo never reads pickle files (loading one runs code), so "
+            "the RL Zoo's all_plots output cannot be redrawn. Point realzoo plot at the log "
+            "folders instead (-f), or give the .npz a previous realzoo plot saved in its "
+            "output folder."
+        )
     _report(redraw(Path(data), Path(output), fmt, view=view, algos=algos or [], envs=envs or []))
 
 
@@ -162,6 +228,7 @@ def train(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    labels: Labels = None,
     output: Output = "plots",
     fmt: Format = "png",
     x_axis: Annotated[
@@ -172,8 +239,10 @@ def train(
         typer.Option(
             "--y",
             "-y",
-            help="return, or continuity: the continuity cost (mean |change of the action| "
-            "per step) from the monitor files, for the return/smoothness trade-off.",
+            "--y-axis",
+            help="return (or reward, the RL Zoo's name), or continuity: the continuity cost "
+            "(mean |change of the action| per step) from the monitor files, for the "
+            "return/smoothness trade-off.",
         ),
     ] = "return",
     window: Window = 100,
@@ -189,14 +258,23 @@ def train(
     data: Data = None,
 ) -> None:
     """Training curves from the monitor files: mean and spread over seeds, or one line per run."""
+    from rlzoo_real.errors import UserError
     from rlzoo_real.plotting.views import train_view
 
+    if y == "reward":  # the RL Zoo's plot_train -y reward: the training return
+        y = "return"
+    elif y in ("length", "success"):
+        raise UserError(
+            f"-y {y}: realzoo plot train draws the training return (-y return or reward) or "
+            "the continuity cost (-y continuity); episode lengths and success rates are not "
+            "drawn."
+        )
     if data:
         _redraw(data, output, fmt, "train", algos, envs)
         return
     _report(
         train_view(
-            _selection(log_folder, algos, envs, group_by, 0, max_timesteps),
+            _selection(log_folder, algos, envs, group_by, 0, max_timesteps, labels),
             Path(output),
             fmt,
             x_axis=x_axis,
@@ -215,6 +293,8 @@ def evaluation(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    labels: Labels = None,
+    key: Key = "results",
     output: Output = "plots",
     fmt: Format = "png",
     per_run: PerRun = False,
@@ -237,7 +317,9 @@ def evaluation(
         return
     _report(
         eval_view(
-            _selection(log_folder, algos, envs, group_by, min_timesteps, max_timesteps),
+            _selection(
+                log_folder, algos, envs, group_by, min_timesteps, max_timesteps, labels, key
+            ),
             Path(output),
             fmt,
             per_run=per_run,
@@ -253,6 +335,8 @@ def aggregate(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    labels: Labels = None,
+    key: Key = "results",
     output: Output = "plots",
     fmt: Format = "png",
     references: References = None,
@@ -275,7 +359,9 @@ def aggregate(
         return
     _report(
         aggregate_view(
-            _selection(log_folder, algos, envs, group_by, min_timesteps, max_timesteps),
+            _selection(
+                log_folder, algos, envs, group_by, min_timesteps, max_timesteps, labels, key
+            ),
             Path(output),
             fmt,
             references=Path(references) if references else None,
@@ -292,6 +378,8 @@ def table(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    labels: Labels = None,
+    key: Key = "results",
     output: Output = "plots",
     fmt: Annotated[
         str,
@@ -313,7 +401,9 @@ def table(
     check_format(fmt, figures=False)
     _report(
         table_view(
-            _selection(log_folder, algos, envs, group_by, min_timesteps, max_timesteps),
+            _selection(
+                log_folder, algos, envs, group_by, min_timesteps, max_timesteps, labels, key
+            ),
             Path(output),
             boot=_boot(reps, ci, seed),
         )
@@ -326,6 +416,8 @@ def all_views(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    labels: Labels = None,
+    key: Key = "results",
     output: Output = "plots",
     fmt: Format = "png",
     references: References = None,
@@ -344,7 +436,9 @@ def all_views(
 
     _report(
         run_all(
-            _selection(log_folder, algos, envs, group_by, min_timesteps, max_timesteps),
+            _selection(
+                log_folder, algos, envs, group_by, min_timesteps, max_timesteps, labels, key
+            ),
             Path(output),
             fmt,
             references=Path(references) if references else None,
@@ -354,6 +448,15 @@ def all_views(
             boot=_boot(reps, ci, seed),
         )
     )
+
+
+# The RL Zoo's plot scripts, by their names (rl_zoo3 all_plots / plot_train / plot_from_file):
+# the same functions as the realzoo views they correspond to, hidden from the command list.
+plot_app.command("all_plots", hidden=True, help="The RL Zoo's name of realzoo plot all.")(all_views)
+plot_app.command("plot_train", hidden=True, help="The RL Zoo's name of realzoo plot train.")(train)
+plot_app.command(
+    "plot_from_file", hidden=True, help="The RL Zoo's name of realzoo plot aggregate -i DATA."
+)(aggregate)
 
 
 def register(app: typer.Typer) -> None:

@@ -11,6 +11,7 @@ that says what was searched; what is skipped along the way is reported as a note
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -139,6 +140,7 @@ def select_runs(
     algos: Sequence[str] = (),
     envs: Sequence[str] = (),
     group_by: str = "config",
+    labels: Sequence[str] = (),
 ) -> list[RunInfo]:
     """Find the run folders that match, and label them.
 
@@ -146,7 +148,11 @@ def select_runs(
         log_folders: roots of log trees (``logs/``); with several, the folder name joins
             the label.
         algos: keep these algorithms (all when empty).
-        envs: keep these env ids (all when empty).
+        envs: keep these env ids (all when empty); a name without its version suffix
+            (``CartPole``) keeps every version of it (``CartPole-v0``, ``CartPole-v1``), as
+            the RL Zoo's plot scripts do.
+        labels: one name per log folder, put before the algorithm in the labels (the RL
+            Zoo's ``-l``); default: the folder names when there are several.
         group_by: ``config``: runs of one algorithm with other ``-params``, ``--env-kwargs``
             or ``--conf-file`` get their own label; ``algo``: one label per algorithm.
 
@@ -159,13 +165,22 @@ def select_runs(
     for folder in log_folders:
         if not folder.is_dir():
             raise UserError(f"Log folder {str(folder)!r} does not exist or is not a folder.")
+    if labels and len(labels) != len(log_folders):
+        raise UserError(
+            f"-l/--labels: {len(labels)} label(s) for {len(log_folders)} log folder(s); give "
+            "one label per -f folder, in the same order."
+        )
     found: list[tuple[Path, str, RunFolder]] = []
     for folder in log_folders:
-        runs = find_run_folders(folder, algos=algos or None, envs=envs or None)
-        found.extend((folder, algo, run) for algo, run in runs)
+        runs = find_run_folders(folder, algos=[a.lower() for a in algos] or None)
+        found.extend((folder, algo, run) for algo, run in runs if env_matches(run.env_id, envs))
     if not found:
         raise UserError(_nothing_found(log_folders, algos, envs))
-    prefixes = _folder_prefixes(log_folders)
+    prefixes = (
+        {f: f"{label}-" for f, label in zip(log_folders, labels, strict=True)}
+        if labels
+        else _folder_prefixes(log_folders)
+    )
     infos: list[RunInfo] = []
     configs: dict[tuple[Path, str], list[dict[str, str]]] = {}
     raw: list[tuple[Path, str, RunFolder, dict[str, str], int | None, dict[str, Any] | None]] = []
@@ -183,6 +198,33 @@ def select_runs(
         status = manifest.get("status") if manifest else None
         infos.append(RunInfo(algo, run.env_id, run, seed, label, status, manifest))
     return infos
+
+
+def env_matches(env_id: str, wanted: Sequence[str]) -> bool:
+    """Whether a run on ``env_id`` is asked for by ``wanted`` (every env when empty).
+
+    A wanted name matches its env id exactly (``/`` and ``:`` may be written as in the run
+    folder's name), or, when it has no version suffix, any version of that env:
+    ``CartPole`` matches ``CartPole-v1``. Unlike the RL Zoo's substring test, ``Pendulum``
+    does not match ``InvertedPendulum-v4``.
+    """
+    if not wanted:
+        return True
+    from rlzoo_real.runs import env_folder_name
+
+    names = {env_id, env_folder_name(env_id)}
+    unversioned = {_VERSION.sub("", name) for name in names}
+    for name in wanted:
+        if name in names or env_folder_name(name) in names:
+            return True
+        if not _VERSION.search(name) and (
+            name in unversioned or env_folder_name(name) in unversioned
+        ):
+            return True
+    return False
+
+
+_VERSION = re.compile(r"-v\d+$")
 
 
 def _nothing_found(log_folders: Sequence[Path], algos: Sequence[str], envs: Sequence[str]) -> str:

@@ -42,6 +42,7 @@ class Selection:
     group_by: str = "config"
     min_timesteps: int = 0
     max_timesteps: int | None = None
+    labels: Sequence[str] = ()
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ def _select(selection: Selection) -> list[RunInfo]:
         algos=selection.algos,
         envs=selection.envs,
         group_by=selection.group_by,
+        labels=selection.labels,
     )
 
 
