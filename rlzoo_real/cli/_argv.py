@@ -65,9 +65,7 @@ def _resolve(word: str, table: dict[str, _Opt], where: str) -> str:
     """
     if word in table:
         return word
-    if len(word) <= 2 or word.startswith(
-        "---"
-    ):  # -n, -i: short options (click handles -n100 itself)
+    if len(word) <= 2:  # -n, -i: short options (click handles -n100 itself)
         return word
     candidates = sorted(
         {opt.param: name for name, opt in table.items() if name.startswith(word)}.items()
@@ -168,7 +166,10 @@ def expand_multi_value_options(argv: Sequence[str]) -> list[str]:
     """
     from rlzoo_real.cli import app
 
-    return translate_argv(typer.main.get_command(app), argv)
+    try:
+        return translate_argv(typer.main.get_command(app), argv)
+    except AmbiguousOption:  # left as typed: the app says so when it parses them
+        return list(argv)
 
 
 class ZooGroup(TyperGroup):
