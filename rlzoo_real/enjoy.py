@@ -245,6 +245,11 @@ def enjoy(
             )
         path = video_path(loaded, options)
         with Mp4Writer(path, fps=_fps(loaded.env)) as writer:
+
+            def film(env: Any) -> None:
+                writer.add(_frame(env))
+                step(env)
+
             result = replay(
                 loaded.model,
                 loaded.env,
@@ -252,15 +257,11 @@ def enjoy(
                 n_episodes=options.n_episodes,
                 deterministic=options.deterministic,
                 on_episode=on_episode,
-                on_frame=lambda env: _both(writer.add(_frame(env)), step(env)),
+                on_frame=film,
             )
         return ReplayResult(result.episodes, result.steps, result.unfinished, path, writer.frames)
     finally:
         loaded.close()
-
-
-def _both(*_done: Any) -> None:
-    """Run two calls in one lambda (their results are dropped)."""
 
 
 def _check_options(options: ReplayOptions) -> None:
