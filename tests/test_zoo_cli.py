@@ -314,3 +314,13 @@ def test_plot_refusals_say_why(cli, two_folders, tmp_path, extra, message):
     assert message in result.output.replace("\n", " ")
     assert "Traceback" not in result.output
     assert not (tmp_path / "p").exists()
+
+
+def test_env_names_match_every_version_but_not_other_envs():
+    from rlzoo_real.plotting.data import env_matches
+
+    assert env_matches("CartPole-v1", ["CartPole"]) and env_matches("CartPole-v0", ["CartPole"])
+    assert env_matches("CartPole-v1", ["CartPole-v1"]) and env_matches("CartPole-v1", [])
+    assert not env_matches("CartPole-v1", ["CartPole-v0"])
+    assert not env_matches("InvertedPendulum-v4", ["Pendulum"])
+    assert env_matches("ALE/Pong-v5", ["ALE-Pong"]) and env_matches("ALE/Pong-v5", ["ALE/Pong"])
