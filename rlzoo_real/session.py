@@ -152,6 +152,8 @@ class Session:
         kwargs: dict[str, Any] = {"progress_bar": args.progress}
         if args.log_interval > -1:
             kwargs["log_interval"] = args.log_interval
+        elif args.log_interval < -1:  # the RL Zoo's -2: no logging by the algorithm
+            kwargs["log_interval"] = None
         if self.resume is not None:
             from rlzoo_real.checkpoint import restore_rng
 

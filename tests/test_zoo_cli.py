@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 import yaml
 
+from tests.conftest import run_realzoo
 from tests.tune_helpers import TINY_SPACE
 
 
@@ -324,3 +325,25 @@ def test_env_names_match_every_version_but_not_other_envs():
     assert not env_matches("CartPole-v1", ["CartPole-v0"])
     assert not env_matches("InvertedPendulum-v4", ["Pendulum"])
     assert env_matches("ALE/Pong-v5", ["ALE-Pong"]) and env_matches("ALE/Pong-v5", ["ALE/Pong"])
+
+
+def test_log_interval_minus_two_turns_the_algorithms_logging_off(tiny_conf, tmp_path):
+    # a real process: SB3's logger writes to the process's standard output
+    def fps_lines(*extra: str) -> int:
+        result = run_realzoo("train", "-a", "ppo", "-e", "CartPole-v1", "-conf", tiny_conf,
+                             "-f", tmp_path / "logs", "-n", "256", "--eval-freq", "-1", *extra,
+                             cwd=tmp_path)  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return len(re.findall(r"\|\s+fps\s+\|", result.stdout))
+
+    assert fps_lines() == 2  # PPO logs each of its two rollouts by default
+    assert fps_lines("--log-interval", "-2") == 0
+
+
+@pytest.mark.parametrize("command", ["train -optimize", "tune"])
+def test_the_zoos_auto_sampler_is_refused_with_its_reason(cli, tiny_conf, tmp_path, command):
+    result = cli(*command.split(), "-a", "ppo", "-e", "CartPole-v1", "-conf", tiny_conf,
+                 "-f", tmp_path / "logs", "--sampler", "auto")  # fmt: skip
+    assert result.exit_code == 2
+    assert "--sampler auto (the RL Zoo's AutoSampler) is not offered" in result.output
+    assert not (tmp_path / "logs").exists()

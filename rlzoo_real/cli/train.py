@@ -144,7 +144,10 @@ def train(
     ] = False,
     log_interval: Annotated[
         int,
-        typer.Option("--log-interval", help="Log every N updates (-1: the algorithm's default)."),
+        typer.Option(
+            "--log-interval",
+            help="Log every N updates (-1: the algorithm's default; -2: no logging).",
+        ),
     ] = -1,
     tensorboard_log: Annotated[
         str | None,

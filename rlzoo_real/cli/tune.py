@@ -244,8 +244,15 @@ def tune(
 
 def run_study(request: TuneRequest) -> None:
     """Check, announce, run and report a study: ``realzoo tune`` and ``realzoo train -optimize``."""
+    from rlzoo_real.errors import UserError
     from rlzoo_real.tuning.study import prepare_tune, run_tune
 
+    if request.sampler == "auto":
+        raise UserError(
+            "--sampler auto (the RL Zoo's AutoSampler) is not offered: it comes from optunahub, "
+            "which downloads the sampler's code from the internet when the study starts. Use "
+            "tpe (the default), random, gp or cmaes."
+        )
     plan = prepare_tune(request)
     for note in plan.notes:
         typer.echo(f"Note: {note}", err=True)
