@@ -347,3 +347,11 @@ def test_the_zoos_auto_sampler_is_refused_with_its_reason(cli, tiny_conf, tmp_pa
     assert result.exit_code == 2
     assert "--sampler auto (the RL Zoo's AutoSampler) is not offered" in result.output
     assert not (tmp_path / "logs").exists()
+
+
+def test_train_has_no_default_algorithm_or_env(cli, tmp_path):
+    """The Zoo trains PPO on CartPole-v1 when --algo and --env are left out; realzoo asks."""
+    result = cli("train", "-f", tmp_path / "logs")
+    assert result.exit_code == 2
+    assert "realzoo train needs --algo and --env" in result.output
+    assert not (tmp_path / "logs").exists()
