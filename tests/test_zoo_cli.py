@@ -8,6 +8,7 @@ entries of ``TINY_YAML`` in conftest, a few hundred steps).
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -355,3 +356,24 @@ def test_train_has_no_default_algorithm_or_env(cli, tmp_path):
     assert result.exit_code == 2
     assert "realzoo train needs --algo and --env" in result.output
     assert not (tmp_path / "logs").exists()
+
+
+def test_wandb_group_and_tags_with_the_zoos_spelling(cli, tiny_conf, tmp_path, monkeypatch):
+    from tests.wandb_records import read_records
+
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    result = cli("train", "-a", "ppo", "-e", "CartPole-v1", "-conf", tiny_conf, "-f", tmp_path,
+                 "-n", "128", "--eval-freq", "-1", "--verbose", "0", "--track",
+                 "--wandb-gr", "ablation", "-tags", "zoo", "cli")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    [file] = (tmp_path / "ppo" / "CartPole-v1_1").glob("wandb/offline-run-*/run-*.wandb")
+    deadline = time.monotonic() + 60  # W&B's service process may still be writing the file
+    while True:
+        records = read_records(file)
+        kinds = [r.WhichOneof("record_type") for r in records]
+        if "exit" in kinds or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    runs = [r.run for r in records if r.WhichOneof("record_type") == "run"]
+    assert runs, kinds
+    assert runs[0].run_group == "ablation" and list(runs[0].tags) == ["zoo", "cli"]
