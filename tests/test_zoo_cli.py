@@ -41,7 +41,7 @@ def test_train_with_the_zoos_spellings(cli, tiny_conf, tmp_path):
     first = cli(
         "train", "--algo", "sac", "--env", "Pendulum-v1", *zoo, "-n", "200",
         "--env-kwarg", "g:9.8", "-params", "gamma:0.9", "learning_starts:50",
-        "-uuid", "-P", "-tags", "zoo", "cli", "--seed", "-1", "--save-rep",
+        "-uuid", "-P", "-tags", "zoo", "cli", "--seed", "-1", "--save-rep", "-tb", tmp_path / "tb",
     )  # fmt: skip
     assert first.exit_code == 0, first.output
     [run] = _runs(logs, "sac", "Pendulum-v1")
@@ -51,6 +51,7 @@ def test_train_with_the_zoos_spellings(cli, tiny_conf, tmp_path):
     assert args["wandb_tags"] == ["zoo", "cli"] and args["progress"] is True
     assert args["uuid"] is True and args["n_timesteps"] == 200
     assert args["seed"] >= 0  # the Zoo's --seed -1: a random seed, recorded
+    assert list((tmp_path / "tb").rglob("events.out.tfevents.*"))  # -tb
     config = _config(run, "Pendulum-v1")
     assert config["gamma"] == 0.9 and config["learning_starts"] == 50
     # -i: a warm start from the first run's model (and its replay buffer)
