@@ -329,6 +329,7 @@ def test_env_names_match_every_version_but_not_other_envs():
     assert env_matches("ALE/Pong-v5", ["ALE-Pong"]) and env_matches("ALE/Pong-v5", ["ALE/Pong"])
 
 
+@pytest.mark.slow  # two real processes (SB3's logger prints to the process's stdout)
 def test_log_interval_minus_two_turns_the_algorithms_logging_off(tiny_conf, tmp_path):
     # a real process: SB3's logger writes to the process's standard output
     def fps_lines(*extra: str) -> int:
