@@ -173,8 +173,8 @@ def test_a_second_writer_is_refused_while_a_run_trains(slow_conf, tmp_path, proc
     _wait_for("the holder's checkpoint", lambda: holds() and run.checkpoint_index.is_file(), holder)
     assert read_lock_holder(run.path)["pid"] == holder.pid
     second = _realzoo("train", "--resume", run.path, "-n", 2 * HOLDER_STEPS, "--verbose", "0")
-    assert holder.poll() is None, "the holder ended before the second writer came"
     _assert_refused(second, holder.pid)
+    assert holder.poll() is None, "the holder ended before the second writer came"
     assert holder.wait(timeout=DEADLINE_S) == 0, holder.communicate()
     _assert_as_if_alone(run, HOLDER_STEPS, resumes=0)
     assert sorted(p.name for p in run.path.parent.iterdir()) == ["CartPole-v1_1"]
@@ -190,8 +190,8 @@ def test_a_resume_holds_the_run_and_a_second_resume_is_refused(slow_conf, tmp_pa
     holder = _start(processes, *resume, "-n", HOLDER_STEPS)
     _wait_for("the resumed run", _holds(run, holder.pid, resumes=1), holder)
     second = _realzoo(*resume, "-n", 2 * HOLDER_STEPS)
-    assert holder.poll() is None, "the holder ended before the second writer came"
     _assert_refused(second, holder.pid)
+    assert holder.poll() is None, "the holder ended before the second writer came"
     assert holder.wait(timeout=DEADLINE_S) == 0, holder.communicate()
     _assert_as_if_alone(run, HOLDER_STEPS, resumes=1)
 
