@@ -135,6 +135,13 @@ def acquire_run_lock(run_path: Path) -> RunLock:
             os.close(fd)
             holder = read_lock_holder(run_path, wait_s=_RETRY_S)
             raise RunLockedError(_refusal(run_path, holder), holder) from None
+        except OSError as exc:  # e.g. ENOLCK: a network file system without locks
+            os.close(fd)
+            raise UserError(
+                f"Cannot lock {path} ({exc.strerror}): the file system of {run_path} does not "
+                "support file locks (flock), which keep a run folder to one writer. Use a log "
+                "folder (-f) on a local disk or on a file system with locking."
+            ) from None
         except BaseException:
             os.close(fd)
             raise
@@ -152,7 +159,7 @@ def acquire_run_lock(run_path: Path) -> RunLock:
 
 
 def _read_all(fd: int) -> bytes:
-    chunks = []
+    chunks: list[bytes] = []
     offset = 0
     while True:
         chunk = os.pread(fd, 65536, offset)

@@ -303,3 +303,25 @@ def test_a_forked_child_does_not_keep_the_lock(tmp_path):
         os.waitpid(pid, 0)
         for fd in (ready_r, ready_w, go_r, go_w):
             os.close(fd)
+
+
+@pytest.mark.slow
+def test_a_tuning_trial_s_run_folder_is_locked_by_its_worker(slow_conf, tmp_path, processes):
+    from tests.tune_helpers import TINY_SPACE
+
+    space = tmp_path / "space.yml"
+    space.write_text(TINY_SPACE)
+    logs = tmp_path / "logs"
+    tune = _start(
+        processes,
+        *["tune", "-a", "ppo", "-e", "CartPole-v1", "--conf-file", slow_conf, "-f", logs],
+        *["--search-space", space, "-n", 1024, "--n-trials", 1, "--n-evaluations", 1],
+        *["--eval-episodes", 1, "--no-plots"],
+    )
+    trial_run = logs / "ppo" / "tune_CartPole-v1" / "trials" / "ppo" / "CartPole-v1_1"
+    _wait_for("the trial's run", lambda: lock_state(trial_run) == "held", tune)
+    assert read_lock_holder(trial_run)["pid"] == tune.pid  # one worker: the command itself
+    refused = _realzoo("train", "--resume", trial_run, "-n", 4096, "--verbose", "0")
+    assert refused.returncode == 2 and f"process {tune.pid}" in refused.stderr, refused.stderr
+    assert tune.wait(timeout=DEADLINE_S) == 0, tune.communicate()
+    assert lock_state(trial_run) == "free"
