@@ -18,11 +18,17 @@ import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rlzoo_real.locks import RunLock
 
 __all__ = [
+    "LOCK_FILE",
     "RunFolder",
+    "create_locked_run_folder",
     "create_run_folder",
+    "lock_file_of",
     "env_folder_name",
     "find_run_folders",
     "latest_run_id",
@@ -34,6 +40,16 @@ __all__ = [
     "write_text_atomic",
     "write_yaml_atomic",
 ]
+
+
+#: the run folder's lock file (see :mod:`rlzoo_real.locks`): held by the one process writing in
+#: the folder, it records that process's pid, host and start time
+LOCK_FILE = "run.lock"
+
+
+def lock_file_of(run_path: Path) -> Path:
+    """The lock file of the run folder ``run_path``."""
+    return run_path / LOCK_FILE
 
 
 def env_folder_name(env_id: str) -> str:
@@ -122,6 +138,11 @@ class RunFolder:
         return sorted(files, key=lambda p: int(p.name.split(".")[0]))
 
     @property
+    def lock_file(self) -> Path:
+        """``run.lock``: locked by the process writing in the folder (:mod:`rlzoo_real.locks`)."""
+        return lock_file_of(self.path)
+
+    @property
     def progress_file(self) -> Path:
         """``progress.csv``: every value the training logger recorded."""
         return self.path / "progress.csv"
@@ -141,11 +162,27 @@ def latest_run_id(log_path: Path, env_id: str) -> int:
 
 
 def create_run_folder(log_folder: Path, algo: str, env_id: str, *, suffix: str = "") -> RunFolder:
-    """Create a new run folder and return it.
+    """Create a new run folder and return it (unlocked: for folders no process trains in).
 
     The id ``N`` is taken atomically: ``os.mkdir`` fails when the folder exists, so
     processes started at the same moment each end up with their own ``N``.
     """
+    return _create(log_folder, algo, env_id, suffix, lock=False)[0]
+
+
+def create_locked_run_folder(
+    log_folder: Path, algo: str, env_id: str, *, suffix: str = ""
+) -> tuple[RunFolder, RunLock]:
+    """Create a new run folder as :func:`create_run_folder` does, and lock it for this process
+    (:func:`rlzoo_real.locks.acquire_run_lock`) before anything else is written in it."""
+    run, lock = _create(log_folder, algo, env_id, suffix, lock=True)
+    assert lock is not None
+    return run, lock
+
+
+def _create(
+    log_folder: Path, algo: str, env_id: str, suffix: str, *, lock: bool
+) -> tuple[RunFolder, RunLock | None]:
     log_path = log_folder / algo
     log_path.mkdir(parents=True, exist_ok=True)
     run_id = latest_run_id(log_path, env_id) + 1
@@ -156,9 +193,20 @@ def create_run_folder(log_folder: Path, algo: str, env_id: str, *, suffix: str =
         except FileExistsError:
             run_id += 1
             continue
+        held = None
+        if lock:
+            from rlzoo_real.locks import acquire_run_lock
+
+            try:
+                held = acquire_run_lock(path)  # nobody else can know this folder yet
+            except BaseException:
+                import shutil
+
+                shutil.rmtree(path, ignore_errors=True)
+                raise
         run = RunFolder(path, env_id)
         run.params_dir.mkdir()
-        return run
+        return run, held
 
 
 def write_yaml_atomic(path: Path, data: Any) -> None:
@@ -319,12 +367,22 @@ __all__ += ["checkpoint_vecnormalize_file", "params_dirs", "run_folders", "runs_
 def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, int | None]:
     """How a run stands and at which step: finished, running, stopped, failed or unknown.
 
-    A manifest that still says ``running`` while its process (on this host) is gone means
-    the run was killed: it is reported ``stopped`` at its latest checkpoint, from which
-    ``realzoo train --resume`` continues it.
+    A run is ``running`` while a process holds its lock (:mod:`rlzoo_real.locks`), whatever
+    its manifest says (a resume that has not rewritten it yet). A manifest that still says
+    ``running`` while nobody holds the lock means the run was killed: it is reported
+    ``stopped`` at its latest checkpoint, from which ``realzoo train --resume`` continues
+    it. A folder without a lock file (made before locks) falls back on the manifest's pid.
     """
     import socket
 
+    from rlzoo_real.locks import lock_state
+
+    lock = lock_state(run.path)
+    if lock == "held":
+        steps = _latest_checkpoint_steps(run)
+        if steps is None and manifest:
+            steps = manifest.get("num_timesteps")
+        return "running", int(steps) if isinstance(steps, (int, float)) else None
     if not manifest:
         return "unknown", None
     status = str(manifest.get("status", "unknown"))
@@ -332,10 +390,13 @@ def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, in
     if status == "running":
         last = _latest_checkpoint_steps(run)
         steps = last if last is not None else steps
-        pid = manifest.get("pid")
-        here = manifest.get("host") == socket.gethostname()
-        if here and isinstance(pid, int) and not process_is_alive(pid):
+        if lock == "free":
             status = "stopped"
+        else:
+            pid = manifest.get("pid")
+            here = manifest.get("host") == socket.gethostname()
+            if here and isinstance(pid, int) and not process_is_alive(pid):
+                status = "stopped"
     return status, int(steps) if isinstance(steps, (int, float)) else None
 
 

@@ -9,8 +9,10 @@ Re-running the same sweep skips the jobs already finished: a job is done when a 
 folder's ``args.yml`` records the same request (algorithm, env, seed, overrides and
 training options) and its manifest says ``finished``. A job whose run was stopped
 (Ctrl-C, SIGTERM, ``--time-limit``) continues with ``realzoo train --resume`` from its
-latest checkpoint; a failed run is trained again in a new run folder (the old one stays
-for inspection).
+latest checkpoint (so does one whose process was killed: nobody holds its lock); a failed
+run is trained again in a new run folder (the old one stays for inspection). A job whose
+run folder is locked by a process training it now (another sweep, a ``realzoo train``
+typed by hand) is left alone and reported ``running``: never resumed or trained twice.
 
 Each job's output is appended to ``<log_folder>/sweep_logs/<job>.log``; a failed job makes the
 sweep exit non-zero with the path of that log. A summary of every sweep is written next
@@ -280,8 +282,8 @@ def train_argv(args: TrainArgs) -> list[str]:
 
 @dataclass(frozen=True)
 class JobOutcome:
-    """How one job ended: ``finished``, ``failed``, ``stopped`` (resumable), ``skipped`` or
-    ``not started``."""
+    """How one job ended: ``finished``, ``failed``, ``stopped`` (resumable), ``skipped``,
+    ``running`` (another process trains it now) or ``not started``."""
 
     job: Job
     status: str
@@ -308,27 +310,31 @@ class SweepResult:
     @property
     def exit_code(self) -> int:
         """128 + the signal when interrupted (130: Ctrl-C, 143: SIGTERM), 1 when a job failed,
-        75 when a job stopped (run the sweep again to resume it), else 0."""
+        75 when a job stopped or another process was training it (run the sweep again to
+        resume or check it), else 0."""
         if self.interrupted:
             return 128 + self.signal_number
         if self.by_status("failed"):
             return 1
-        return 75 if self.by_status("stopped") else 0
+        return 75 if self.by_status("stopped") or self.by_status("running") else 0
 
 
 def finished_runs(
     log_folder: Path, jobs: Sequence[Job], *, status: str = "finished"
 ) -> dict[str, RunFolder]:
-    """Run folders in ``log_folder`` whose manifest has ``status``, by the match key of the
-    job they ran (for ``stopped``, only those with a checkpoint to resume from)."""
-    from rlzoo_real.runs import read_run_args, read_run_manifest
+    """Run folders in ``log_folder`` in ``status``, by the match key of the job they ran.
+
+    The status is :func:`rlzoo_real.runs.run_status`'s: ``running`` while a process holds
+    the run's lock, ``stopped`` also for a run whose process was killed (for ``stopped``,
+    only runs with a checkpoint to resume from).
+    """
+    from rlzoo_real.runs import read_run_args, read_run_manifest, run_status
 
     algos = sorted({get_algo(job.args.algo, backend=job.args.backend).folder for job in jobs})
     envs = sorted({job.args.env for job in jobs})
     found: dict[str, RunFolder] = {}
     for _, run in find_run_folders(log_folder, algos=algos, envs=envs):
-        manifest = read_run_manifest(run)
-        if not manifest or manifest.get("status") != status:
+        if run_status(run, read_run_manifest(run))[0] != status:
             continue
         if status == "stopped" and not run.checkpoint_index.is_file():
             continue
@@ -357,6 +363,13 @@ def check_jobs(jobs: Sequence[Job]) -> None:
             prepare(job.args)
         except UserError as exc:
             raise UserError(f"Sweep job '{job.name}': {exc}") from None
+
+
+def _holder(run: RunFolder) -> str:
+    from rlzoo_real.locks import read_lock_holder
+
+    holder = read_lock_holder(run.path)
+    return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
 
 
 def _tail(path: Path, n: int = 5) -> tuple[str, ...]:
@@ -396,24 +409,33 @@ def run_sweep(
         raise UserError(f"--n-workers must be at least 1, got {n_workers}.")
     result = SweepResult()
     done = finished_runs(log_folder, jobs)
+    busy = finished_runs(log_folder, jobs, status="running")
     stopped = finished_runs(log_folder, jobs, status="stopped")
     todo = []
     for job in jobs:
         run = done.get(job.match_key())
         if run is not None:
             result.outcomes.append(JobOutcome(job, "skipped", None, run.path))
+        elif job.match_key() in busy:
+            run = busy[job.match_key()]
+            result.outcomes.append(JobOutcome(job, "running", None, run.path))
+            on_event(f"running elsewhere: {job.name} in {run.path} ({_holder(run)}); left alone")
         else:
             todo.append(job)
     resumes = {job.slug: stopped[job.match_key()] for job in todo if job.match_key() in stopped}
     logs = log_folder / LOG_DIR
     logs.mkdir(parents=True, exist_ok=True)
-    skipped = len(jobs) - len(todo)
+    skipped = len(result.by_status("skipped"))
+    elsewhere = len(result.by_status("running"))
     plan = (
         f"{len(todo)} to run with {min(n_workers, len(todo))} worker(s); job logs in {logs}"
         if todo
         else "nothing to run"
     )
-    on_event(f"Sweep of {len(jobs)} job(s): {skipped} already finished (skipped), {plan}")
+    busy_note = f"{elsewhere} being trained by another process, " if elsewhere else ""
+    on_event(
+        f"Sweep of {len(jobs)} job(s): {skipped} already finished (skipped), {busy_note}{plan}"
+    )
     started = now_iso()
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     pending = list(todo)

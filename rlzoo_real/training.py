@@ -288,39 +288,52 @@ def train(
         extra_callbacks: more SB3 callbacks for this session (e.g. a tuner's pruning hook);
             they run after the evaluation callback, so they see its latest result.
     """
+    from rlzoo_real.locks import acquire_run_lock
     from rlzoo_real.provenance import now_iso, start_manifest
-    from rlzoo_real.runs import create_run_folder, write_text_atomic, write_yaml_atomic
+    from rlzoo_real.runs import create_locked_run_folder, write_text_atomic, write_yaml_atomic
     from rlzoo_real.session import Session
     from rlzoo_real.stopping import StopRequest
 
     if args.resume:
-        from rlzoo_real.resume import prepare_resume
+        from rlzoo_real.resume import locate_run, prepare_resume
 
         _check_options(args)  # prepare() checks them on a new run
-
-        prepared, point = prepare_resume(args)
-        run = point.run
-        threads = _set_threads(prepared.args.num_threads, backend=prepared.args.backend)
-        with StopRequest(args.time_limit) as stop:
-            session = Session.build(prepared, run, stop, point, extra_callbacks)
-            manifest = dict(point.manifest)
-            resumes = list(manifest.get("resumes") or [])
-            resumes.append({"time": now_iso(), "from_step": point.record.steps, "command": command})
-            manifest.update(
-                status="running",
-                end_time=None,
-                exit_code=None,
-                stop_reason=None,
-                pid=os.getpid(),
-                num_threads=threads,
-                resumes=resumes,
-            )
-            write_yaml_atomic(run.manifest_file, manifest)
-            old = run.command_file.read_text() if run.command_file.is_file() else ""
-            write_text_atomic(run.command_file, old + command + "\n")
-            if on_start is not None:
-                on_start(prepared, run)
-            return session.learn(manifest)
+        target = locate_run(  # reads args.yml only
+            args.resume,
+            algo=args.algo,
+            env=args.env,
+            log_folder=args.log_folder,
+            backend=args.backend,
+        )
+        # one writer per run folder: locked before anything in it is read for resuming,
+        # cleaned up or written, and held until this process ends (or dies)
+        with acquire_run_lock(target.path) as lock:
+            prepared, point = prepare_resume(args)
+            run = point.run
+            threads = _set_threads(prepared.args.num_threads, backend=prepared.args.backend)
+            with StopRequest(args.time_limit) as stop:
+                session = Session.build(prepared, run, stop, point, extra_callbacks)
+                manifest = dict(point.manifest)
+                resumes = list(manifest.get("resumes") or [])
+                resumes.append(
+                    {"time": now_iso(), "from_step": point.record.steps, "command": command}
+                )
+                manifest.update(
+                    status="running",
+                    end_time=None,
+                    exit_code=None,
+                    stop_reason=None,
+                    pid=os.getpid(),
+                    num_threads=threads,
+                    resumes=resumes,
+                )
+                lock.keep()
+                write_yaml_atomic(run.manifest_file, manifest)
+                old = run.command_file.read_text() if run.command_file.is_file() else ""
+                write_text_atomic(run.command_file, old + command + "\n")
+                if on_start is not None:
+                    on_start(prepared, run)
+                return session.learn(manifest)
 
     prepared = prepare(args)
     threads = _set_threads(args.num_threads, backend=prepared.args.backend)
@@ -329,11 +342,14 @@ def train(
         import uuid
 
         suffix = f"_{uuid.uuid4()}"
-    run = create_run_folder(Path(args.log_folder), prepared.algo.folder, args.env, suffix=suffix)
+    run, lock = create_locked_run_folder(
+        Path(args.log_folder), prepared.algo.folder, args.env, suffix=suffix
+    )
+    lock.keep()
     manifest = start_manifest(
         seed=prepared.seed, num_threads=threads, device=args.device, cwd=Path.cwd()
     )
-    with StopRequest(args.time_limit) as stop:
+    with lock, StopRequest(args.time_limit) as stop:
         try:
             saved_args = {**dataclasses.asdict(prepared.args), "seed": prepared.seed}
             write_yaml_atomic(run.args_file, saved_args)

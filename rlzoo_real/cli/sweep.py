@@ -130,10 +130,13 @@ def sweep(
     done = finished_runs(Path(log_folder), jobs)
     stopped = finished_runs(Path(log_folder), jobs, status="stopped")
     if dry_run:
+        busy = finished_runs(Path(log_folder), jobs, status="running")
         for job in jobs:
             key = job.match_key()
             if key in done:
                 typer.echo(f"skip    {job.name}  ({done[key].path})")
+            elif key in busy:
+                typer.echo(f"running {job.name}  ({busy[key].path}, locked by its process)")
             elif key in stopped:
                 typer.echo(f"resume  {job.name}  ({stopped[key].path})")
             else:
@@ -151,7 +154,7 @@ def sweep(
     failed = result.by_status("failed")
     counts = [
         f"{len(result.by_status(status))} {status}"
-        for status in ("finished", "skipped", "failed", "stopped", "not started")
+        for status in ("finished", "skipped", "failed", "stopped", "running", "not started")
         if status in ("finished", "skipped", "failed") or result.by_status(status)
     ]
     typer.echo(f"Sweep done: {', '.join(counts)}. Summary: {result.summary_file}")

@@ -19,6 +19,7 @@ import os
 import random
 import re
 import socket
+import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -219,8 +220,8 @@ def _journal_spec(text: str) -> StorageSpec:
             first = handle.readline()
         try:
             ok = isinstance(json.loads(first), dict) and "op_code" in json.loads(first)
-        except ValueError:
-            ok = False
+        except ValueError:  # a first (and only) record cut mid-write is repaired on opening
+            ok = not first.endswith(b"\n") and first.startswith(b'{"op_code"')
         if not ok:
             raise UserError(
                 f"--storage {text!r} exists and is not an Optuna journal file; "
@@ -335,26 +336,41 @@ def open_storage(
     *,
     heartbeat_interval: int | None = None,
     on_stale: Callable[[Any, Any], None] | None = None,
+    notes: list[str] | None = None,
 ) -> Any:
     """Connect to the storage (creating a journal or SQLite file if needed).
+
+    A journal file's torn last record is repaired first
+    (:func:`rlzoo_real.tuning.journal.repair_journal`).
 
     Args:
         spec: a checked storage (see :func:`parse_storage`).
         heartbeat_interval: seconds between a running trial's heartbeats on database
             storages (a trial silent for twice as long is marked failed); None: none.
         on_stale: called as ``on_stale(study, trial)`` for each trial failed that way.
+        notes: receives the note of a repaired journal (None: it goes to stderr).
 
     Raises:
-        UserError: an unreachable server, rejected credentials, a missing database.
+        UserError: an unreachable server, rejected credentials, a missing database, a
+            journal damaged before its last record.
     """
     import optuna
 
     if spec.kind == "journal":
         from optuna.storages.journal import JournalFileBackend
 
+        from rlzoo_real.tuning.journal import journal_lock, repair_journal
+
         path = Path(spec.url)
         path.parent.mkdir(parents=True, exist_ok=True)
-        return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+        note = repair_journal(path)  # before Optuna reads it or appends to it
+        if note is not None:
+            if notes is None:
+                print(f"Note: {note}", file=sys.stderr, flush=True)
+            else:
+                notes.append(note)
+        backend = JournalFileBackend(str(path), lock_obj=journal_lock(path))
+        return optuna.storages.JournalStorage(backend)
     if spec.kind == "redis":
         from optuna.storages.journal import JournalRedisBackend
 

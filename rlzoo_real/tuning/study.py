@@ -123,7 +123,8 @@ class TuneResult:
 
 
 def prepare_tune(request: TuneRequest) -> TunePlan:
-    """Check a request without writing anything.
+    """Check a request without writing anything (but repairing a journal file's torn last
+    record, which it must do to read the study).
 
     Raises:
         UserError: unknown sampler or pruner, bad numbers, an invalid search space or
@@ -146,8 +147,14 @@ def prepare_tune(request: TuneRequest) -> TunePlan:
             f"('database is locked'), so it cannot serve --n-workers {request.n_workers}. Use "
             "the default journal file (no --storage), a .log path, or postgresql://."
         )
-    stored = _stored_settings(storage, name)
     notes: list[str] = []
+    if storage.kind == "journal" and storage.path is not None:
+        from rlzoo_real.tuning.journal import repair_journal
+
+        note = repair_journal(storage.path)  # a torn last record: cut off before Optuna reads
+        if note is not None:
+            notes.append(note)
+    stored = _stored_settings(storage, name)
     if stored is not None:
         _check_identity(stored, algo.name, request.env, name, storage)
     base, env_kwargs, notice = _base_entry(request, algo, folder, stored)
