@@ -115,8 +115,8 @@ def _known_name_for(dotted: str) -> str | None:
     module, _, attr = dotted.rpartition(".")
     for name, target in KNOWN_NAMES.items():
         target_module, target_attr = target.split(":")
-        if target_attr == attr and module.split(".")[0] == target_module.split(".")[0]:
-            return name
+        if target_attr == attr and (module + ".").startswith(target_module + "."):
+            return name  # torch.nn.modules.activation.ReLU is torch.nn's ReLU, nothing else
     return None
 
 
