@@ -49,6 +49,7 @@ __all__ = [
     "ModelChoice",
     "RunRecord",
     "RunRequest",
+    "check_warm_start_files",
     "choose_model",
     "find_run",
     "inside_run",
@@ -675,6 +676,30 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
         ) from None
     model.env = None  # the stand-in only gave the spaces; replay feeds observations itself
     return model
+
+
+def check_warm_start_files(path: Path, *, off_policy: bool) -> None:
+    """Read what ``train -i`` will take from another run, before any run folder exists.
+
+    The model's description, its normalization statistics and (off-policy) replay
+    buffer, each by the readers that unpickle no object.
+
+    Raises:
+        UserError: a file that is not what it should be, or one that leads out of its run.
+    """
+    from rlzoo_real.runs import params_dirs
+    from rlzoo_real.safe_files import read_replay_buffer
+
+    inspect_model_file(path)
+    for params in params_dirs(path.parent):
+        stats = params / "vecnormalize.pkl"
+        if stats.is_file() or stats.is_symlink():
+            inside_run(stats, path.parent)
+            read_normalization(stats)
+    buffer_file = path.parent / "replay_buffer.pkl"
+    if off_policy and (buffer_file.is_file() or buffer_file.is_symlink()):
+        inside_run(buffer_file, path.parent)
+        read_replay_buffer(buffer_file)
 
 
 def warm_start(model: Any, path: Path, *, off_policy: bool, device: str = "auto") -> None:

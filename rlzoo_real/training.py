@@ -157,6 +157,9 @@ def prepare(args: TrainArgs) -> Prepared:
     check_model_kwargs(spec.model_kwargs, where=spec.source)
     if args.trained_agent:
         _check_trained_agent(Path(args.trained_agent), algo)
+        from rlzoo_real.loading import check_warm_start_files
+
+        check_warm_start_files(Path(args.trained_agent), off_policy=algo.off_policy)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
     return Prepared(args, algo, spec, env_kwargs, eval_env_kwargs, seed, notice)
 

@@ -330,7 +330,7 @@ def _import_class(target: str, *, kind: str, where: str, shown: str | None = Non
             f"{at}{kind} {shown!r}: module {module_name!r} has no {attr!r}.{suggest(attr, names)}"
         ) from None
     check_kind(value, kind=kind, shown=shown, where=where)
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 def check_kind(value: Any, *, kind: str, shown: str, where: str = "") -> None:

@@ -24,6 +24,7 @@ import zipfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -428,3 +429,84 @@ def test_dotdot_and_absolute_checkpoint_names_are_not_followed(case: Case) -> No
     )
     _check(case, ENJOY, status=0, extra=["--load-last-checkpoint"])
     _check(case, ENJOY, status=0, extra=["--load-checkpoint", "150"])
+
+
+# -- the user's own files at train time --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("entry", "fragments"),
+    [
+        ({"env_wrapper": ["gymnasium.make"]}, ["env_wrapper", "gymnasium.make", "not a class"]),
+        (
+            {"vec_env_wrapper": ["gymnasium.wrappers.TimeLimit"]},
+            ["vec_env_wrapper", "TimeLimit", "VecEnvWrapper"],
+        ),
+        ({"callback": ["os.system"]}, ["callback", "os.system", "BaseCallback"]),
+        (
+            {"policy_kwargs": "dict(net_arch=[16], activation_fn=ReplayBuffer)"},
+            ["activation_fn", "ReplayBuffer", "torch.nn.Module"],
+        ),
+        (
+            {"policy_kwargs": "dict(net_arch=[16], optimizer_class=nn.ReLU)"},
+            ["optimizer_class", "nn.ReLU", "torch.optim.Optimizer"],
+        ),
+        (
+            {"replay_buffer_class": "NatureCNN"},
+            ["replay_buffer_class", "NatureCNN", "ReplayBuffer"],
+        ),
+    ],
+)
+def test_own_hyperparameters_of_the_wrong_kind_are_refused_at_train(
+    cli: Callable[..., Any], tmp_path: Path, entry: dict[str, object], fragments: list[str]
+) -> None:
+    import yaml
+
+    entries = yaml.safe_load(CONF)
+    entries[ENV].update(entry)
+    conf = tmp_path / "conf.yml"
+    conf.write_text(yaml.safe_dump(entries))
+    logs = tmp_path / "logs"
+    result = cli("train", "-a", "sac", "-e", ENV, "--conf-file", conf, "-f", logs, "-n", "50")
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    for fragment in fragments:
+        assert fragment in result.output, result.output
+    assert not logs.exists() or not any(logs.rglob("*.zip"))
+
+
+def test_own_wrapper_trains_without_a_flag_and_replays_with_allow_import(tmp_path: Path) -> None:
+    """The author's class: train imports it; opening the run later needs --allow-import."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "my_wrappers.py").write_text(
+        "import gymnasium as gym\n\n\n"
+        "class Scale(gym.RewardWrapper):\n"
+        "    def __init__(self, env, factor=1.0):\n"
+        "        super().__init__(env)\n"
+        "        self.factor = factor\n\n"
+        "    def reward(self, reward):\n"
+        "        return reward * self.factor\n"
+    )
+    conf = tmp_path / "conf.yml"
+    conf.write_text(
+        "Pendulum-v1:\n  n_timesteps: 200\n  policy: MlpPolicy\n  learning_starts: 100\n"
+        '  batch_size: 32\n  buffer_size: 1000\n  policy_kwargs: "dict(net_arch=[16])"\n'
+        "  env_wrapper:\n  - my_wrappers.Scale:\n      factor: 0.5\n"
+    )
+    trained = _realzoo(
+        ["train", "-a", "sac", "-e", ENV, "--conf-file", conf, "-f", "logs", "--seed", "1",
+         "--verbose", "0", "--eval-freq", "-1"],
+        cwd=tmp_path, extra_path=site,
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    run = tmp_path / "logs" / "sac" / f"{ENV}_1"
+    refused = _realzoo(["enjoy", run, "--no-render", "-n", "5"], cwd=tmp_path, extra_path=site)
+    assert refused.returncode == 2, refused.stdout + refused.stderr
+    assert "--allow-import my_wrappers.Scale" in refused.stderr, refused.stderr
+    allowed = _realzoo(
+        ["enjoy", run, "--no-render", "-n", "5", "--allow-import", "my_wrappers"],
+        cwd=tmp_path,
+        extra_path=site,
+    )
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr
