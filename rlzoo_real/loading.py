@@ -56,6 +56,7 @@ __all__ = [
     "open_run",
     "read_run",
     "run_spec",
+    "saved_policy_kwargs",
     "warm_start",
 ]
 
@@ -700,6 +701,48 @@ def check_warm_start_files(path: Path, *, off_policy: bool) -> None:
     if off_policy and (buffer_file.is_file() or buffer_file.is_symlink()):
         inside_run(buffer_file, path.parent)
         read_replay_buffer(buffer_file)
+
+
+def saved_policy_kwargs(path: Path) -> dict[str, Any]:
+    """The ``policy_kwargs`` a model was trained with, read from its zip's ``data`` as JSON.
+
+    As the RL Zoo's warm start does, ``train -i`` keeps the policy of the model it
+    continues. SB3 stores ``policy_kwargs`` as a cloudpickle blob plus a readable copy
+    of each value; only the readable copy is used: plain values as they are, classes
+    (``"<class 'torch.nn.modules.activation.ReLU'>"``) as the names realzoo knows.
+
+    Raises:
+        UserError: a class realzoo does not know (the model needs ``--unsafe-pickle-load``
+            elsewhere, or training from scratch).
+    """
+    import json
+
+    from rlzoo_real.safe_files import known_name_for
+
+    inspect_model_file(path)  # sizes checked before reading
+    with zipfile.ZipFile(path) as archive:
+        data = json.loads(archive.read("data"))
+    saved = data.get("policy_kwargs") if isinstance(data, dict) else None
+    if not isinstance(saved, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in saved.items():
+        if key.startswith(":"):
+            continue
+        match = re.fullmatch(r"<class '([\w.]+)'>", value) if isinstance(value, str) else None
+        if match:
+            name = known_name_for(match.group(1))
+            if name is None:
+                raise UserError(
+                    f"-i {str(path)!r}: its policy_kwargs name {key}={match.group(1)}, a class "
+                    "realzoo does not load from a model file. Train from scratch, or give a "
+                    "model whose policy uses torch.nn / torch.optim classes."
+                )
+            from rlzoo_real.literals import KnownName
+
+            value = KnownName(name)
+        out[key] = value
+    return out
 
 
 def warm_start(model: Any, path: Path, *, off_policy: bool, device: str = "auto") -> None:

@@ -34,6 +34,7 @@ __all__ = [
     "ModelFileInfo",
     "NormalizationStats",
     "inspect_model_file",
+    "known_name_for",
     "read_normalization",
     "read_replay_buffer",
     "read_run_yaml",
@@ -91,7 +92,7 @@ def _run_yaml_loader() -> type:
         return tuple(loader.construct_sequence(node, deep=True))
 
     def python_name(loader: Any, suffix: str, node: Any) -> Any:
-        name = _known_name_for(suffix)
+        name = known_name_for(suffix)
         if name is None:
             raise _UnsafeTag(f"{_PY_TAG}name:{suffix}")
         from rlzoo_real.literals import KnownName
@@ -108,7 +109,7 @@ def _run_yaml_loader() -> type:
     return RunYamlLoader
 
 
-def _known_name_for(dotted: str) -> str | None:
+def known_name_for(dotted: str) -> str | None:
     """``torch.nn.modules.activation.ReLU`` -> ``nn.ReLU`` (a name the safe parser knows)."""
     from rlzoo_real.literals import KNOWN_NAMES
 

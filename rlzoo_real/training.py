@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,9 +157,9 @@ def prepare(args: TrainArgs) -> Prepared:
     check_class_refs(spec.callbacks, kind="callback", leading=0, where=spec.source)
     check_model_kwargs(spec.model_kwargs, where=spec.source)
     if args.trained_agent:
-        _check_trained_agent(Path(args.trained_agent), algo)
         from rlzoo_real.loading import check_warm_start_files
 
+        _check_trained_agent(Path(args.trained_agent), algo)
         check_warm_start_files(Path(args.trained_agent), off_policy=algo.off_policy)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
     return Prepared(args, algo, spec, env_kwargs, eval_env_kwargs, seed, notice)
@@ -252,6 +253,9 @@ def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
             f"--trained-agent {str(path)!r} is not an existing .zip model file "
             "(e.g. logs/sac/Pendulum-v1_1/Pendulum-v1.zip)."
         )
+    from rlzoo_real.safe_files import inspect_model_file
+
+    inspect_model_file(path)  # a zip bomb or another kind of file, refused unopened
     try:
         with zipfile.ZipFile(path) as archive:
             data = json.loads(archive.read("data"))
@@ -386,6 +390,12 @@ def build_model(
     algo = get_algo(spec.algo, backend=spec.backend)
     algo_cls = algo.load_class()
     kwargs = dict(spec.model_kwargs)
+    if trained_agent and algo.run_backend != "sbx":  # the Zoo's warm start: the model's policy
+        from rlzoo_real.loading import saved_policy_kwargs
+        from rlzoo_real.trust import check_model_kwargs
+
+        kwargs["policy_kwargs"] = saved_policy_kwargs(Path(trained_agent))
+        check_model_kwargs(kwargs, where=f"-i {trained_agent}")
     if algo.run_backend == "sbx":
         from rlzoo_real.sbx_backend import adapt_model_kwargs
 
@@ -400,7 +410,10 @@ def build_model(
         if trained_agent and algo.run_backend == "sbx":  # JAX params: no weights-only reader
             kwargs.pop("policy_kwargs", None)
             return algo_cls.load(trained_agent, env=env, **common, **kwargs)
-        model = algo_cls(spec.policy, env, **common, **kwargs)
+        with warnings.catch_warnings():
+            if trained_agent:  # as the Zoo's warm start: the given values, no advice on them
+                warnings.simplefilter("ignore", category=UserWarning)
+            model = algo_cls(spec.policy, env, **common, **kwargs)
     except (ValueError, TypeError, AssertionError, KeyError) as exc:
         raise UserError(
             f"{algo.name} rejected the hyperparameters from {spec.source}: "

@@ -383,7 +383,7 @@ def test_model_zip_with_a_serialized_callable_is_not_deserialized(case: Case) ->
 def test_zip_bomb_model_is_refused_before_unpacking(case: Case) -> None:
     big = b"0" * (80 * 2**20)  # compresses to ~80 KiB; unpacks past the 64 MiB data limit
     _rewrite_zip(case.run / "Pendulum-v1.zip", lambda n, d: big if n == "data" else d)
-    for command in (ENJOY, EXPORT):
+    for command in (ENJOY, EXPORT, TRAIN_I):
         _check(case, command, says=["Pendulum-v1.zip", "unpack"])
 
 
