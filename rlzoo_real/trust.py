@@ -128,6 +128,17 @@ _ZOO_MODULES = {
     "callback": "rl_zoo3.callbacks",
     "vec_env_wrapper": "rl_zoo3.wrappers",
 }
+_NOUN = {
+    "env_wrapper": "env wrappers",
+    "vec_env_wrapper": "VecEnv wrappers",
+    "callback": "callbacks",
+    "activation_fn": "activation modules",
+    "features_extractor_class": "features extractors",
+    "optimizer_class": "optimizers",
+    "replay_buffer_class": "replay buffers",
+    "action_noise": "action noises",
+    "policy": "policies",
+}
 _WHAT = {
     "env_wrapper": "a gymnasium.Wrapper subclass",
     "vec_env_wrapper": "a stable_baselines3 VecEnvWrapper subclass",
@@ -234,15 +245,23 @@ def allowed_classes(kind: str) -> dict[str, type]:
     found: dict[str, type] = {}
     for module_name in spec.modules:
         found.update(_scan(module_name, spec.base))
-    if kind == "env_wrapper":
-        from rlzoo_real.wrappers import WRAPPERS, ZOO_ALIASES
+    from rlzoo_real.wrappers import WRAPPERS, ZOO_ALIASES
 
-        for alias, target in {**ZOO_ALIASES, **WRAPPERS}.items():
-            if target in found:
-                found[alias] = found[target]
-            elif "." not in alias:  # registered in code (register_wrapper): realzoo's own
-                cls = _import_class(target, kind=kind, where="realzoo's wrapper table")
-                found[alias] = found[target] = cls
+    # Names realzoo's own tables map (short wrapper names, the RL Zoo's paths): their
+    # targets are named in realzoo's code, so importing them is realzoo's choice.
+    table = {**ZOO_ALIASES, **WRAPPERS} if kind == "env_wrapper" else dict(ZOO_ALIASES)
+    base = _load(spec.base)
+    for alias, target in table.items():
+        if target in found:
+            found[alias] = found[target]
+            continue
+        module_name, _, attr = target.rpartition(".")
+        try:
+            value = getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError, ValueError):
+            continue  # an optional library that is not installed
+        if inspect.isclass(value) and issubclass(value, base):
+            found[alias] = found[target] = value
     return found
 
 
@@ -294,12 +313,11 @@ def resolve(path: str, *, kind: str, where: str = "") -> type:
     module_name = target.rpartition(".")[0]
     if _mode.opening and not allows(target):
         raise UserError(
-            f"{at}{kind} {path!r} names a class outside what realzoo trusts in a run's files "
-            f"(realzoo's, the RL Zoo's, gymnasium's, stable_baselines3's and sb3_contrib's "
-            f"{_WHAT[kind].split(' (')[0].removeprefix('a ')} classes); loading it would import "
-            f"and run code from {module_name or path!r}. Nothing was imported. If you trust "
-            f"that code, pass {ALLOW_FLAG} {target} (or {ALLOW_FLAG} "
-            f"{module_name or target} for its whole module)."
+            f"{at}{kind} {path!r} is not among the {_NOUN[kind]} realzoo trusts in a run's "
+            "files (realzoo's, the RL Zoo's, gymnasium's, stable_baselines3's and "
+            f"sb3_contrib's); loading it would import and run code from {module_name or path!r}. "
+            f"Nothing was imported. If you trust that code, pass {ALLOW_FLAG} {target} (that "
+            f"class) or {ALLOW_FLAG} {module_name or target} (its whole module)."
         )
     return _import_class(target, kind=kind, where=where, shown=path)
 
