@@ -48,9 +48,7 @@ __all__ = [
     "check_env_id_imports",
     "check_gym_packages",
     "check_model_kwargs",
-    "is_opening",
     "opening",
-    "outside_allowlist",
     "resolve",
 ]
 
@@ -187,11 +185,6 @@ def opening(allowed: Iterable[str] = ()) -> Iterator[None]:
         _mode = before
 
 
-def is_opening() -> bool:
-    """True inside :func:`opening` (a run's files are being read, not the user's own)."""
-    return _mode.opening
-
-
 def _check_allowed(names: Iterable[str]) -> list[str]:
     out = []
     for name in names:
@@ -263,11 +256,6 @@ def allowed_classes(kind: str) -> dict[str, type]:
         if inspect.isclass(value) and issubclass(value, base):
             found[alias] = found[target] = value
     return found
-
-
-def outside_allowlist(path: str, *, kind: str) -> bool:
-    """True when ``path`` (as a file writes it) is not an allowed class of ``kind``."""
-    return _lookup(_target(path, kind), kind) is None
 
 
 def _lookup(target: str, kind: str) -> type | None:
