@@ -31,7 +31,12 @@ __all__ = [
 
 
 def import_gym_packages(names: Iterable[str]) -> None:
-    """Import modules that register extra envs (``--gym-packages``)."""
+    """Import modules that register extra envs (``--gym-packages``).
+
+    Only names the user gave on the command line (or that a run the user resumes
+    recorded) come here: a run being opened has its own list checked by
+    :func:`rlzoo_real.trust.check_gym_packages` first.
+    """
     for name in names:
         try:
             importlib.import_module(name)
@@ -64,38 +69,21 @@ def is_atari(env_id: str) -> bool:
     return "AtariEnv" in entry or "ale_py" in entry
 
 
-def resolve_class(path: str, *, kind: str) -> Any:
-    """Import the class named by the dotted ``path`` (RL Zoo aliases understood)."""
-    from rlzoo_real.wrappers import ZOO_ALIASES, wrapper_path
+def resolve_class(path: str, *, kind: str, where: str = "") -> Any:
+    """The class of ``kind`` named by ``path``, from realzoo's allowlist (RL Zoo aliases
+    understood) and checked for its kind: see :func:`rlzoo_real.trust.resolve`."""
+    from rlzoo_real.trust import resolve
 
-    target = wrapper_path(path) if kind == "env_wrapper" else ZOO_ALIASES.get(path, path)
-    module_name, _, attr = target.rpartition(".")
-    if not module_name:
-        raise UserError(f"{kind} {path!r} must be a dotted path such as package.module.ClassName.")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        aliases = ", ".join(sorted(ZOO_ALIASES))
-        raise UserError(
-            f"{kind} {path!r}: cannot import module {module_name!r} ({exc}). Give the dotted path "
-            f"of an installed class; RL Zoo names realzoo maps itself: {aliases}."
-        ) from None
-    try:
-        return getattr(module, attr)
-    except AttributeError:
-        names = [n for n in dir(module) if not n.startswith("_")]
-        raise UserError(
-            f"{kind} {path!r}: module {module_name!r} has no {attr!r}.{suggest(attr, names)}"
-        ) from None
+    return resolve(path, kind=kind, where=where)
 
 
-def check_class_refs(refs: Sequence[ClassRef], *, kind: str, leading: int) -> None:
-    """Import each class and check that its keyword arguments fit its signature.
+def check_class_refs(refs: Sequence[ClassRef], *, kind: str, leading: int, where: str = "") -> None:
+    """Resolve each class (allowlist, kind) and check its keyword arguments fit its signature.
 
     ``leading`` is the number of positional arguments realzoo passes itself (the env).
     """
     for ref in refs:
-        cls = resolve_class(ref.path, kind=kind)
+        cls = resolve_class(ref.path, kind=kind, where=where)
         try:
             inspect.signature(cls).bind(*([None] * leading), **dict(ref.kwargs))
         except TypeError as exc:
@@ -140,10 +128,10 @@ def check_env_wrappers(
 
     if not refs:
         return
+    classes = [resolve_class(ref.path, kind="env_wrapper") for ref in refs]
     env = gym.make(env_id, **dict(env_kwargs))
     try:
-        for ref in refs:
-            cls = resolve_class(ref.path, kind="env_wrapper")
+        for ref, cls in zip(refs, classes, strict=True):
             try:
                 env = cls(env, **dict(ref.kwargs))
             except (ValueError, TypeError, AssertionError) as exc:
@@ -159,14 +147,19 @@ def check_env_wrappers(
 
 
 class WrapperChain:
-    """Apply the ``env_wrapper`` list to one env (picklable, for subprocess envs)."""
+    """Apply the ``env_wrapper`` list to one env (picklable, for subprocess envs).
 
-    def __init__(self, refs: Sequence[ClassRef]) -> None:
+    The classes are resolved (allowlist, kind check) when the chain is made, in the
+    process that read the file; a subprocess env gets the checked classes.
+    """
+
+    def __init__(self, refs: Sequence[ClassRef], *, where: str = "") -> None:
         self.refs = tuple(refs)
+        self.classes = tuple(resolve_class(r.path, kind="env_wrapper", where=where) for r in refs)
 
     def __call__(self, env: Any) -> Any:
-        for ref in self.refs:
-            env = resolve_class(ref.path, kind="env_wrapper")(env, **dict(ref.kwargs))
+        for ref, cls in zip(self.refs, self.classes, strict=True):
+            env = cls(env, **dict(ref.kwargs))
         return env
 
 
@@ -278,6 +271,14 @@ def make_vec_env_for(
     )
 
     vec_cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
+    from rlzoo_real.trust import check_env_id_imports
+
+    check_env_id_imports(spec.env_id, where=spec.source)
+    chain = WrapperChain(spec.env_wrappers, where=spec.source) if spec.env_wrappers else None
+    vec_classes = [
+        resolve_class(ref.path, kind="vec_env_wrapper", where=spec.source)
+        for ref in spec.vec_env_wrappers
+    ]
     makers: list[Callable[[], Any]] = [
         EnvMaker(
             spec.env_id,
@@ -287,7 +288,7 @@ def make_vec_env_for(
             monitor_dir=str(monitor_dir) if monitor_dir is not None else None,
             append=append_monitor,
             measure=not (append_monitor and _monitor_lacks_column(monitor_dir)),
-            wrappers=WrapperChain(spec.env_wrappers) if spec.env_wrappers else None,
+            wrappers=chain,
         )
         for i in range(n_envs)
     ]
@@ -301,8 +302,7 @@ def make_vec_env_for(
         ) from None
     inner = env
     try:
-        for ref in spec.vec_env_wrappers:
-            cls = resolve_class(ref.path, kind="vec_env_wrapper")
+        for ref, cls in zip(spec.vec_env_wrappers, vec_classes, strict=True):
             with _refused(f"vec_env_wrapper {ref.path} {dict(ref.kwargs)}", cls):
                 env = cls(env, **dict(ref.kwargs))
         if spec.frame_stack:

@@ -116,12 +116,15 @@ def export(
     if n_check < 1:
         raise UserError(f"--n-check must be at least 1, got {n_check}.")
     _require_export_extra()
-    loaded = open_run(dataclasses.replace(request, device="cpu"), n_envs=1, seed=seed)
-    try:
-        path = Path(output) if output else loaded.choice.path.with_suffix(".onnx")
-        return export_onnx(loaded, path=path, n_check=n_check, max_diff=max_diff)
-    finally:
-        loaded.close()
+    from rlzoo_real.trust import opening
+
+    with opening(request.allow_import):  # the run's names resolved as open_run allowed them
+        loaded = open_run(dataclasses.replace(request, device="cpu"), n_envs=1, seed=seed)
+        try:
+            path = Path(output) if output else loaded.choice.path.with_suffix(".onnx")
+            return export_onnx(loaded, path=path, n_check=n_check, max_diff=max_diff)
+        finally:
+            loaded.close()
 
 
 @cache

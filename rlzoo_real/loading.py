@@ -49,11 +49,15 @@ __all__ = [
     "ModelChoice",
     "RunRecord",
     "RunRequest",
+    "check_warm_start_files",
     "choose_model",
     "find_run",
+    "inside_run",
     "open_run",
     "read_run",
     "run_spec",
+    "saved_policy_kwargs",
+    "warm_start",
 ]
 
 _WEIGHT_ERRORS = (
@@ -86,6 +90,8 @@ class RunRequest:
         gym_packages: modules to import that register envs (besides the run's own).
         device: torch device.
         unsafe_pickle_load: load with pickle (runs code from the files).
+        allow_import: modules or dotted class paths the user allows the run's files to
+            name beyond realzoo's allowlist (``--allow-import``), see :mod:`rlzoo_real.trust`.
         backend: ``sb3`` or ``sbx``: which backend's runs ``algo`` names (``sac_sbx`` also does).
     """
 
@@ -102,6 +108,7 @@ class RunRequest:
     device: str = "auto"
     unsafe_pickle_load: bool = False
     backend: str = "sb3"
+    allow_import: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -453,12 +460,24 @@ def open_run(
         seed: seed of the first env (env ``i`` gets ``seed + i``) and of the model.
         render_mode: passed to ``gymnasium.make`` (``"human"``, ``"rgb_array"``, None).
 
+    Everything the run's files name is resolved inside :func:`rlzoo_real.trust.opening`:
+    classes from the allowlist only (or those ``request.allow_import`` allows), no
+    ``gym_packages`` of the run imported unless the request names them.
+
     Raises:
         UserError: anything about the request, the run's files or the model that is wrong.
     """
+    from rlzoo_real.trust import opening
+
+    with opening(request.allow_import):
+        return _open_run(request, n_envs=n_envs, seed=seed, render_mode=render_mode)
+
+
+def _open_run(request: RunRequest, *, n_envs: int, seed: int, render_mode: str | None) -> LoadedRun:
     from rlzoo_real.algos import get_algo
     from rlzoo_real.config import parse_key_values
-    from rlzoo_real.envs import check_env_id, import_gym_packages
+    from rlzoo_real.envs import check_env_id, import_gym_packages, resolve_class
+    from rlzoo_real.trust import allows, check_env_id_imports, check_gym_packages
 
     if n_envs < 1:
         raise UserError(f"--n-envs must be at least 1, got {n_envs}.")
@@ -480,6 +499,14 @@ def open_run(
                 f"{run_path} has no {record.folder.name}/config.yml: realzoo rebuilds the env and "
                 "the model from it."
             )
+        for path in (
+            record.folder.params_dir / "args.yml",
+            record.folder.params_dir / "config.yml",
+        ):
+            inside_run(path, run_path)
+        args_file = str(record.folder.params_dir / "args.yml")
+        check_gym_packages(record.gym_packages, request.gym_packages, where=args_file)
+        check_env_id_imports(record.env_id, where=args_file)
         spec, folder = run_spec(record), record.folder
         base_kwargs, packages = dict(record.env_kwargs), record.gym_packages
     algo = get_algo(spec.algo, backend=spec.backend)
@@ -492,9 +519,18 @@ def open_run(
     )
     if choice.note:
         notes.append(choice.note)
+    if model_file is None or choice.path != model_file:  # a file the user did not name
+        inside_run(choice.path, run_path)
+    if choice.vecnormalize is not None:
+        inside_run(choice.vecnormalize, run_path)
+    for ref in spec.callbacks:  # not called here, but a run naming a stranger's is refused
+        resolve_class(ref.path, kind="callback", where=str(spec.source))
     info = inspect_model_file(choice.path)
-    import_gym_packages([*packages, *request.gym_packages])
-    check_env_id(spec.env_id)
+    wanted = [p for p in packages if p in request.gym_packages or allows(p)]  # checked above
+    import_gym_packages(dict.fromkeys([*wanted, *request.gym_packages]))
+    check_env_id_imports(spec.env_id, where=str(spec.source))
+    if ":" not in spec.env_id:
+        check_env_id(spec.env_id)
     env_kwargs = {**base_kwargs, **parse_key_values(request.env_kwargs, option="--env-kwargs")}
     if render_mode is not None:
         env_kwargs["render_mode"] = render_mode
@@ -512,6 +548,27 @@ def open_run(
         env.close()
         raise
     return LoadedRun(record, spec, choice, info, model, env, notes)
+
+
+def inside_run(path: Path, run_path: Path) -> None:
+    """Refuse a run's file that is (or links to) a file outside the run folder.
+
+    A run folder from someone else could hold ``vecnormalize.pkl -> ~/.ssh/...`` or a
+    model linked to another run's; realzoo reads a run's files from inside it only.
+
+    Raises:
+        UserError: naming the file and where it leads.
+    """
+    if not path.exists() and not path.is_symlink():
+        return
+    root = run_path.resolve()
+    target = path.resolve()
+    if target != root and root not in target.parents:
+        raise UserError(
+            f"{str(path)!r} leads to {str(target)!r}, outside the run folder {str(run_path)!r} "
+            "(a symbolic link or a path with '..'). realzoo reads a run's files only from "
+            "inside its folder; copy the file in if you mean to use it."
+        )
 
 
 def _check_request_matches(request: RunRequest, record: RunRecord) -> None:
@@ -593,6 +650,9 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
             return algo.load_class().load(str(path), device=request.device)
         except Exception as exc:  # anything from unpickling someone else's objects
             raise UserError(f"Could not load {str(path)!r} with pickle: {exc!r}.") from None
+    from rlzoo_real.trust import check_model_kwargs
+
+    check_model_kwargs(spec.model_kwargs, where=str(spec.source))
     kwargs = dict(spec.model_kwargs)
     if "buffer_size" in algo.init_parameters():
         kwargs["buffer_size"] = _REPLAY_BUFFER_SIZE
@@ -617,6 +677,138 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
         ) from None
     model.env = None  # the stand-in only gave the spaces; replay feeds observations itself
     return model
+
+
+def check_warm_start_files(path: Path, *, off_policy: bool) -> None:
+    """Read what ``train -i`` will take from another run, before any run folder exists.
+
+    The model's description, its normalization statistics and (off-policy) replay
+    buffer, each by the readers that unpickle no object.
+
+    Raises:
+        UserError: a file that is not what it should be, or one that leads out of its run.
+    """
+    from rlzoo_real.runs import params_dirs
+    from rlzoo_real.safe_files import read_replay_buffer
+
+    inspect_model_file(path)
+    for params in params_dirs(path.parent):
+        stats = params / "vecnormalize.pkl"
+        if stats.is_file() or stats.is_symlink():
+            inside_run(stats, path.parent)
+            read_normalization(stats)
+    buffer_file = path.parent / "replay_buffer.pkl"
+    if off_policy and (buffer_file.is_file() or buffer_file.is_symlink()):
+        inside_run(buffer_file, path.parent)
+        read_replay_buffer(buffer_file)
+
+
+def saved_policy_kwargs(path: Path) -> dict[str, Any]:
+    """The ``policy_kwargs`` a model was trained with, read from its zip's ``data`` as JSON.
+
+    As the RL Zoo's warm start does, ``train -i`` keeps the policy of the model it
+    continues. SB3 stores ``policy_kwargs`` as a cloudpickle blob plus a readable copy
+    of each value; only the readable copy is used: plain values as they are, classes
+    (``"<class 'torch.nn.modules.activation.ReLU'>"``) as the names realzoo knows.
+
+    Raises:
+        UserError: a class realzoo does not know (the model needs ``--unsafe-pickle-load``
+            elsewhere, or training from scratch).
+    """
+    import json
+
+    from rlzoo_real.safe_files import known_name_for
+
+    inspect_model_file(path)  # sizes checked before reading
+    with zipfile.ZipFile(path) as archive:
+        data = json.loads(archive.read("data"))
+    saved = data.get("policy_kwargs") if isinstance(data, dict) else None
+    if not isinstance(saved, dict):
+        return {}
+    out: dict[str, Any] = {}
+    for key, value in saved.items():
+        if key.startswith(":"):
+            continue
+        match = re.fullmatch(r"<class '([\w.]+)'>", value) if isinstance(value, str) else None
+        if match:
+            name = known_name_for(match.group(1))
+            if name is None:
+                raise UserError(
+                    f"-i {str(path)!r}: its policy_kwargs name {key}={match.group(1)}, a class "
+                    "realzoo does not load from a model file. Train from scratch, or give a "
+                    "model whose policy uses torch.nn / torch.optim classes."
+                )
+            from rlzoo_real.literals import KnownName
+
+            value = KnownName(name)
+        out[key] = value
+    return out
+
+
+def warm_start(
+    model: Any,
+    path: Path,
+    *,
+    off_policy: bool,
+    device: str = "auto",
+    truncate_last_trajectory: bool = True,
+) -> None:
+    """Continue from another run's model (``train -i``) without unpickling its files.
+
+    The model is built from the user's hyperparameters; the other run gives its weights
+    (``set_parameters``: the zip's weight files only, never its pickled ``data``), its
+    step count (read as JSON) and, off-policy, its ``replay_buffer.pkl`` (arrays read by
+    a restricted unpickler). Its ``vecnormalize.pkl`` is read the same way by the caller.
+    With a HER buffer, ``truncate_last_trajectory`` ends its last, unfinished episode, as
+    SB3's ``load_replay_buffer(truncate_last_traj=...)`` does.
+
+    Raises:
+        UserError: a file that is not what it should be, or weights of another shape.
+    """
+    import numpy as np
+
+    from rlzoo_real.safe_files import BUFFER_FIELDS, HER_FIELDS, read_replay_buffer
+
+    info = inspect_model_file(path)
+    try:
+        model.set_parameters(str(path), exact_match=True, device=device)
+    except _WEIGHT_ERRORS as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise UserError(
+            f"-i {str(path)!r}: its weights do not fit the model these hyperparameters describe "
+            f"({type(exc).__name__}: {first}). Warm start needs the same policy (net_arch, "
+            "policy_kwargs) as the model was trained with."
+        ) from None
+    if info.num_timesteps is not None:
+        model.num_timesteps = info.num_timesteps
+    buffer_file = path.parent / "replay_buffer.pkl"
+    if not off_policy or not buffer_file.is_file():
+        return
+    inside_run(buffer_file, path.parent)
+    saved = read_replay_buffer(buffer_file)
+    buffer = model.replay_buffer
+    for key in (*BUFFER_FIELDS, *HER_FIELDS):
+        if key not in saved or not hasattr(buffer, key):
+            continue
+        target, value = getattr(buffer, key), saved[key]
+        pairs = (
+            [(target[k], value.get(k)) for k in target]
+            if isinstance(target, dict) and isinstance(value, dict)
+            else [(target, value)]
+        )
+        for t, v in pairs:
+            if t is None and v is None:
+                continue
+            if not isinstance(v, np.ndarray) or t is None or v.shape != t.shape:
+                raise UserError(
+                    f"-i: the replay buffer {str(buffer_file)!r} holds {key} of shape "
+                    f"{getattr(v, 'shape', None)}, but this run's buffer needs "
+                    f"{getattr(t, 'shape', None)} (give the same buffer_size, or remove the file)."
+                )
+            t[...] = v
+    buffer.pos, buffer.full = saved["pos"], saved["full"]
+    if truncate_last_trajectory and hasattr(buffer, "truncate_last_trajectory"):  # HER
+        buffer.truncate_last_trajectory()
 
 
 def _spaces_only_env(n_envs: int, observation_space: Any, action_space: Any) -> Any:

@@ -34,10 +34,16 @@ __all__ = [
     "ModelFileInfo",
     "NormalizationStats",
     "inspect_model_file",
+    "known_name_for",
     "read_normalization",
+    "read_replay_buffer",
     "read_run_yaml",
 ]
 
+#: The largest ``data`` entry and the largest unpacked model zip realzoo opens (a zip bomb
+#: is refused before it is unpacked).
+MAX_DATA_BYTES = 64 * 2**20
+MAX_MODEL_BYTES = 4 * 2**30
 #: The command-line flag that turns plain pickle loading on.
 UNSAFE_FLAG = "--unsafe-pickle-load"
 _READ_ERRORS = (
@@ -86,7 +92,7 @@ def _run_yaml_loader() -> type:
         return tuple(loader.construct_sequence(node, deep=True))
 
     def python_name(loader: Any, suffix: str, node: Any) -> Any:
-        name = _known_name_for(suffix)
+        name = known_name_for(suffix)
         if name is None:
             raise _UnsafeTag(f"{_PY_TAG}name:{suffix}")
         from rlzoo_real.literals import KnownName
@@ -103,15 +109,15 @@ def _run_yaml_loader() -> type:
     return RunYamlLoader
 
 
-def _known_name_for(dotted: str) -> str | None:
+def known_name_for(dotted: str) -> str | None:
     """``torch.nn.modules.activation.ReLU`` -> ``nn.ReLU`` (a name the safe parser knows)."""
     from rlzoo_real.literals import KNOWN_NAMES
 
     module, _, attr = dotted.rpartition(".")
     for name, target in KNOWN_NAMES.items():
         target_module, target_attr = target.split(":")
-        if target_attr == attr and module.split(".")[0] == target_module.split(".")[0]:
-            return name
+        if target_attr == attr and (module + ".").startswith(target_module + "."):
+            return name  # torch.nn.modules.activation.ReLU is torch.nn's ReLU, nothing else
     return None
 
 
@@ -183,6 +189,13 @@ def inspect_model_file(path: Path) -> ModelFileInfo:
             weights = {"policy.pth", "jax_params.pth"}  # torch, or realzoo's sbx backend
             if not names & weights or "data" not in names:
                 raise UserError(f"{bad}: it lacks policy.pth (or jax_params.pth) or data.")
+            sizes = {i.filename: i.file_size for i in archive.infolist()}
+            if sizes["data"] > MAX_DATA_BYTES or sum(sizes.values()) > MAX_MODEL_BYTES:
+                raise UserError(
+                    f"{bad}: its entries unpack to {sum(sizes.values())} bytes (data: "
+                    f"{sizes['data']}), more than a model holds (data up to {MAX_DATA_BYTES}, "
+                    f"all up to {MAX_MODEL_BYTES}); realzoo does not unpack it."
+                )
             data = json.loads(archive.read("data"))
     except (zipfile.BadZipFile, OSError, EOFError, ValueError, KeyError) as exc:
         raise UserError(f"{bad}: {exc}.") from None
@@ -240,14 +253,65 @@ _STANDIN_PACKAGES = (
 class _StatsUnpickler(pickle.Unpickler):
     """Knows numpy arrays; a VecNormalize's own classes become :class:`_State`; refuses others."""
 
+    standins: tuple[str, ...] = _STANDIN_PACKAGES
+
     def find_class(self, module: str, name: str) -> Any:
         if module.startswith("numpy.core."):  # numpy 1.x names; numpy 2 warns on them
             module = "numpy._core." + module.removeprefix("numpy.core.")
         if (module, name) in _NUMPY_GLOBALS:
             return super().find_class(module, name)
-        if any(module == p or module.startswith(p + ".") for p in _STANDIN_PACKAGES):
+        if any(module == p or module.startswith(p + ".") for p in self.standins):
             return _State
         raise _UnsafeTag(f"{module}.{name}")
+
+
+class _BufferUnpickler(_StatsUnpickler):
+    """A replay buffer's arrays; its own class, its spaces and its torch device as stand-ins."""
+
+    standins = (*_STANDIN_PACKAGES, "stable_baselines3.common.buffers")
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) == ("torch", "device"):
+            return _State
+        if (module.replace("numpy.core.", "numpy._core."), name) == (
+            "numpy._core.numeric",
+            "_frombuffer",  # numpy's own reader of large arrays (protocol 5 buffers)
+        ):
+            return pickle.Unpickler.find_class(self, "numpy._core.numeric", name)
+        return super().find_class(module, name)
+
+
+#: The parts of a replay buffer copied into a fresh one (arrays, position, fullness).
+BUFFER_FIELDS = ("observations", "next_observations", "actions", "rewards", "dones", "timeouts")
+#: The episode bookkeeping a ``HerReplayBuffer`` keeps beside its arrays.
+HER_FIELDS = ("ep_start", "ep_length", "_current_ep_start")
+
+
+def read_replay_buffer(path: Path) -> dict[str, Any]:
+    """Read the arrays of a replay buffer saved by ``save_replay_buffer``, unpickling no object.
+
+    Returns ``{"observations": ..., ..., "pos": int, "full": bool}`` to copy into a
+    buffer built by the model itself.
+
+    Raises:
+        UserError: unreadable file, or one that names a class a replay buffer does not hold.
+    """
+    try:
+        with path.open("rb") as handle:
+            obj = _BufferUnpickler(handle).load()
+    except _UnsafeTag as exc:
+        raise UserError(
+            f"{str(path)!r} names {exc}, which is not part of a replay buffer; realzoo does not "
+            "unpickle it."
+        ) from None
+    except _READ_ERRORS as exc:
+        raise UserError(f"Cannot read the replay buffer {str(path)!r}: {exc!r}.") from None
+    state = obj.state if isinstance(obj, _State) else {}
+    if "observations" not in state or "pos" not in state:
+        raise UserError(f"{str(path)!r} is not a replay buffer saved by Stable-Baselines3.")
+    out = {k: state[k] for k in (*BUFFER_FIELDS, *HER_FIELDS) if k in state}
+    out["pos"], out["full"] = int(state["pos"]), bool(state.get("full", False))
+    return out
 
 
 @dataclass(frozen=True)

@@ -87,8 +87,6 @@ class Session:
             discard_after(run, resume.record.steps)
             trim_logs(run, resume.state["logs"])
             normalize_stats = resume.record.path(run, "vecnormalize")
-        elif args.trained_agent:
-            normalize_stats = Path(args.trained_agent).parent / run.name / "vecnormalize.pkl"
         env = make_vec_env_for(
             spec,
             n_envs=spec.n_envs,
@@ -99,6 +97,8 @@ class Session:
             append_monitor=resume is not None,
             normalize_stats=normalize_stats,
         )
+        if resume is None and args.trained_agent and spec.normalize is not None:
+            _warm_start_normalization(env, Path(args.trained_agent).parent / run.name)
         wandb_run = None
         try:
             if resume is not None:
@@ -297,6 +297,31 @@ def _make_logger(args: TrainArgs, run: RunFolder, wandb_run: Any, resumed: bool)
     return Logger(folder=str(run.path), output_formats=formats)
 
 
+def _warm_start_normalization(env: Any, params_dir: Path) -> None:
+    """The warm-start model's statistics (read without unpickling), still learning."""
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    from rlzoo_real.loading import inside_run
+    from rlzoo_real.safe_files import apply_normalization, read_normalization
+
+    path = params_dir / "vecnormalize.pkl"
+    if not path.is_file():
+        return
+    inside_run(path, params_dir.parent)
+    venv = env
+    while not isinstance(venv, VecNormalize) and venv is not None:
+        venv = getattr(venv, "venv", None)
+    if venv is None:
+        return
+    norm_reward = venv.norm_reward
+    try:
+        apply_normalization(env, read_normalization(path), path)
+    except BaseException:
+        env.close()
+        raise
+    venv.training, venv.norm_reward = True, norm_reward
+
+
 def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]:
     from rlzoo_real.callbacks import SaveBestNormalization
     from rlzoo_real.continuity import ContinuityEvalCallback, ContinuityLogger
@@ -304,7 +329,8 @@ def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]
 
     args, spec = prepared.args, prepared.spec
     callbacks: list[Any] = [
-        resolve_class(ref.path, kind="callback")(**dict(ref.kwargs)) for ref in spec.callbacks
+        resolve_class(ref.path, kind="callback", where=spec.source)(**dict(ref.kwargs))
+        for ref in spec.callbacks
     ]
     callbacks.append(ContinuityLogger())  # rollout/continuity_cost, current in every log row
     eval_callback = None

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import os
 import shutil
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -98,6 +99,7 @@ def prepare(args: TrainArgs) -> Prepared:
         import_gym_packages,
         is_atari,
     )
+    from rlzoo_real.trust import check_model_kwargs
 
     _check_options(args)
     if not args.algo or not args.env:
@@ -147,16 +149,20 @@ def prepare(args: TrainArgs) -> Prepared:
         adapt_model_kwargs(dict(spec.model_kwargs), algo=algo.name, where=spec.source)
     if eval_env_kwargs is not env_kwargs:
         _check_env(algo, args.env, eval_env_kwargs)
-    check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1)
+    check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1, where=spec.source)
     check_env_wrappers(args.env, env_kwargs, spec.env_wrappers)  # values they refuse, early
     if spec.env_wrappers:
         from rlzoo_real.realtime import check_realtime_envs
 
         check_realtime_envs(spec, vec_env=args.vec_env, n_eval_envs=args.n_eval_envs)
-    check_class_refs(spec.vec_env_wrappers, kind="vec_env_wrapper", leading=1)
-    check_class_refs(spec.callbacks, kind="callback", leading=0)
+    check_class_refs(spec.vec_env_wrappers, kind="vec_env_wrapper", leading=1, where=spec.source)
+    check_class_refs(spec.callbacks, kind="callback", leading=0, where=spec.source)
+    check_model_kwargs(spec.model_kwargs, where=spec.source)
     if args.trained_agent:
+        from rlzoo_real.loading import check_warm_start_files
+
         _check_trained_agent(Path(args.trained_agent), algo)
+        check_warm_start_files(Path(args.trained_agent), off_policy=algo.off_policy)
     seed = args.seed if args.seed is not None else int.from_bytes(os.urandom(4), "little") >> 1
     return Prepared(args, algo, spec, env_kwargs, eval_env_kwargs, seed, notice)
 
@@ -249,6 +255,9 @@ def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
             f"--trained-agent {str(path)!r} is not an existing .zip model file "
             "(e.g. logs/sac/Pendulum-v1_1/Pendulum-v1.zip)."
         )
+    from rlzoo_real.safe_files import inspect_model_file
+
+    inspect_model_file(path)  # a zip bomb or another kind of file, refused unopened
     try:
         with zipfile.ZipFile(path) as archive:
             data = json.loads(archive.read("data"))
@@ -404,6 +413,12 @@ def build_model(
     algo = get_algo(spec.algo, backend=spec.backend)
     algo_cls = algo.load_class()
     kwargs = dict(spec.model_kwargs)
+    if trained_agent and algo.run_backend != "sbx":  # the Zoo's warm start: the model's policy
+        from rlzoo_real.loading import saved_policy_kwargs
+        from rlzoo_real.trust import check_model_kwargs
+
+        kwargs["policy_kwargs"] = saved_policy_kwargs(Path(trained_agent))
+        check_model_kwargs(kwargs, where=f"-i {trained_agent}")
     if algo.run_backend == "sbx":
         from rlzoo_real.sbx_backend import adapt_model_kwargs
 
@@ -415,19 +430,29 @@ def build_model(
         kwargs["action_noise"] = _action_noise(spec.action_noise, env)
     common = {"seed": seed, "verbose": verbose, "device": device}
     try:
-        if trained_agent:
+        if trained_agent and algo.run_backend == "sbx":  # JAX params: no weights-only reader
             kwargs.pop("policy_kwargs", None)
-            model = algo_cls.load(trained_agent, env=env, **common, **kwargs)
-            buffer = Path(trained_agent).parent / "replay_buffer.pkl"
-            if algo.off_policy and buffer.is_file():
-                model.load_replay_buffer(buffer, truncate_last_traj=truncate_last_trajectory)
-            return model
-        return algo_cls(spec.policy, env, **common, **kwargs)
+            return algo_cls.load(trained_agent, env=env, **common, **kwargs)
+        with warnings.catch_warnings():
+            if trained_agent:  # as the Zoo's warm start: the given values, no advice on them
+                warnings.simplefilter("ignore", category=UserWarning)
+            model = algo_cls(spec.policy, env, **common, **kwargs)
     except (ValueError, TypeError, AssertionError, KeyError) as exc:
         raise UserError(
             f"{algo.name} rejected the hyperparameters from {spec.source}: "
             f"{type(exc).__name__}: {exc}"
         ) from None
+    if trained_agent:  # weights, step count and replay buffer; nothing of it unpickled
+        from rlzoo_real.loading import warm_start
+
+        warm_start(
+            model,
+            Path(trained_agent),
+            off_policy=algo.off_policy,
+            device=device,
+            truncate_last_trajectory=truncate_last_trajectory,
+        )
+    return model
 
 
 def _action_noise(noise: tuple[str, float], env: Any) -> Any:

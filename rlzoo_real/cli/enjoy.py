@@ -85,6 +85,18 @@ GymPackages = Annotated[
         rich_help_panel=_ENV,
     ),
 ]
+AllowImport = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--allow-import",
+        metavar="MODULE_OR_CLASS",
+        help="Let the run's files name classes of this module (and its submodules) or this "
+        "one dotted class, and import it, besides the wrappers, callbacks and torch classes "
+        "realzoo trusts; also needed for the run's gym_packages and module:Env ids. Importing "
+        "runs the module's code: allow only code you trust.",
+        rich_help_panel=_LOAD,
+    ),
+]
 Seed = Annotated[int, typer.Option("--seed", help="Seed of the env (and of sampled actions).")]
 Device = Annotated[str, typer.Option("--device", help="auto, cpu or cuda.", rich_help_panel=_LOAD)]
 NumThreads = Annotated[
@@ -151,6 +163,7 @@ def request_from(
     gym_packages: list[str] | None,
     device: str,
     unsafe_pickle_load: bool,
+    allow_import: list[str] | None = None,
 ) -> RunRequest:
     """Collect the run-choosing options of enjoy, record and export into a request."""
     from rlzoo_real.loading import RunRequest
@@ -168,6 +181,7 @@ def request_from(
         gym_packages=tuple(gym_packages or ()),
         device=device,
         unsafe_pickle_load=unsafe_pickle_load,
+        allow_import=tuple(allow_import or ()),
     )
 
 
@@ -237,6 +251,7 @@ def enjoy(
         bool,
         typer.Option("--norm-reward", hidden=True, help="Refused (see the README)."),
     ] = False,
+    allow_import: AllowImport = None,
 ) -> None:
     """Replay a trained agent: env rebuilt as trained, episode returns and lengths printed."""
     from rlzoo_real.errors import UserError
@@ -274,6 +289,7 @@ def enjoy(
         gym_packages=gym_packages,
         device=device,
         unsafe_pickle_load=unsafe_pickle_load,
+        allow_import=allow_import,
     )
     _run(
         request,
@@ -325,6 +341,7 @@ def record(
     device: Device = "auto",
     num_threads: NumThreads = 1,
     unsafe_pickle_load: Unsafe = False,
+    allow_import: AllowImport = None,
 ) -> None:
     """Film a trained agent: an mp4 of N steps, rendered offscreen (works headless)."""
     enjoy(
@@ -332,6 +349,7 @@ def record(
         n_timesteps, n_episodes, n_envs, deterministic, no_render=True, record_video=True,
         video_folder=video_folder, seed=seed, env_kwargs=env_kwargs, gym_packages=gym_packages,
         device=device, num_threads=num_threads, unsafe_pickle_load=unsafe_pickle_load,
+        allow_import=allow_import,
     )  # fmt: skip
 
 

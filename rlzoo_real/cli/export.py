@@ -9,6 +9,7 @@ import typer
 from rlzoo_real.cli._common import user_errors
 from rlzoo_real.cli.enjoy import (
     Algo,
+    AllowImport,
     Env,
     EnvKwargs,
     ExpId,
@@ -54,6 +55,7 @@ def export(
     env_kwargs: EnvKwargs = None,
     gym_packages: GymPackages = None,
     unsafe_pickle_load: Unsafe = False,
+    allow_import: AllowImport = None,
 ) -> None:
     """Export a policy to ONNX (normalization, action rescaling inside), parity-checked.
 
@@ -77,6 +79,7 @@ def export(
         gym_packages=gym_packages,
         device="cpu",
         unsafe_pickle_load=unsafe_pickle_load,
+        allow_import=allow_import,
     )
     result = run_export(request, fmt=fmt, output=output, n_check=n_check, seed=seed)
     size = result.path.stat().st_size / 1024
