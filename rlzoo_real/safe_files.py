@@ -268,7 +268,7 @@ class _StatsUnpickler(pickle.Unpickler):
 class _BufferUnpickler(_StatsUnpickler):
     """A replay buffer's arrays; its own class, its spaces and its torch device as stand-ins."""
 
-    standins = (*_STANDIN_PACKAGES, "stable_baselines3.common.buffers")
+    standins = (*_STANDIN_PACKAGES, "stable_baselines3.common.buffers", "stable_baselines3.her")
 
     def find_class(self, module: str, name: str) -> Any:
         if (module, name) == ("torch", "device"):
