@@ -4,9 +4,8 @@
 ``get_callback_list`` on a ``callback`` value: here each value goes into a hyperparameter
 file that ``realzoo train`` reads, and the test checks what the callbacks did.
 
-Not translated: ``test_get_callback[callback3]``, a callback *object*
-(``StopTrainingOnMaxEpisodes(3)``) in the hyperparameters: a YAML file cannot hold one, and
-a Python table's objects are the subject of ``test_zoosuite_train.py::test_python_config_file_module``.
+``test_get_callback[callback3]`` passes a callback *object*; a YAML file cannot hold one, so
+its translation is a Python table (``tests/zoo_examples/python_objects.py``).
 """
 
 from __future__ import annotations
@@ -33,7 +32,8 @@ def test_raw_stat_callback(tmp_path):
     pytest.importorskip("tensorboard")
     cmd = (
         f"realzoo train -n 200 --algo ppo --env CartPole-v1 --log-folder {tmp_path} "
-        f"--tensorboard-log {tmp_path} -params callback:\"'rl_zoo3.callbacks.RawStatisticsCallback'\""
+        f"--tensorboard-log {tmp_path} "
+        "-params callback:\"'rl_zoo3.callbacks.RawStatisticsCallback'\""
     )
     ok(zoo_command(cmd, cwd=tmp_path))
     # the callback writes every episode's raw return and length next to SB3's means
@@ -78,3 +78,24 @@ def test_get_callback(tmp_path, callback):
         assert episodes > 3  # 2000 steps of a random-ish CartPole policy
     raw = "raw/rollouts/episodic_return" in _scalar_tags(tb)
     assert raw == (callback != "none")
+
+
+def test_get_callback_object(tmp_path):
+    """tests/test_callbacks.py::test_get_callback[callback3]: a callback instance.
+
+    Differs on purpose: realzoo records every hyperparameter in config.yml as plain YAML, so
+    that the run can be rebuilt without unpickling; an instance cannot be written there, so
+    it is refused (exit 2, no run folder) and its dotted path with arguments asked for.
+    """
+    pytest.importorskip("rl_zoo3")
+    cmd = (
+        f"realzoo train --algo a2c --env CartPole-v1 -f {tmp_path} -conf python_objects "
+        "--eval-freq -1"
+    )
+    done = zoo_command(cmd, cwd=tmp_path, examples_on_path=True)
+    assert done.returncode == 2, done.stdout + done.stderr
+    message = " ".join(done.stderr.split())
+    assert "Traceback" not in message
+    assert "[CartPole-v1]" in message and "StopTrainingOnMaxEpisodes" in message
+    assert "dotted class path" in message
+    assert not (tmp_path / "a2c").exists()

@@ -82,10 +82,15 @@ def _load_runs(tmp_path: Path, train_cmd: str, *, enjoy_progress: str) -> None:
     assert (run / "best_model.zip").is_file()
     assert (run / "rl_model_500_steps.zip").is_file()
     base_cmd = f"realzoo enjoy --algo a2c --env Pendulum-v1 -n {N_STEPS} -f {tmp_path} --no-render "
-    for extra in (f"--load-best {enjoy_progress}", "--load-checkpoint 500", "--load-last-checkpoint"):
+    for extra in (
+        f"--load-best {enjoy_progress}",
+        "--load-checkpoint 500",
+        "--load-last-checkpoint",
+    ):
         assert SUMMARY.search(ok(zoo_command(base_cmd + extra, cwd=tmp_path))), extra
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
     reason="issue 11: '-c' (an argparse prefix of -conf), '-P' on train and enjoy, and the "
@@ -101,6 +106,7 @@ def test_load(tmp_path):
     _load_runs(tmp_path, cmd, enjoy_progress="-P")
 
 
+@pytest.mark.slow
 def test_load_realzoo_spellings(tmp_path):
     """tests/test_enjoy.py::test_load, with realzoo's long spellings (--conf-file, --progress,
     --env-kwargs) where the Zoo's (-c, -P, env_kwargs in the file) are not accepted yet."""
@@ -142,6 +148,7 @@ def test_record_video(tmp_path):
     assert video.stat().st_size > 0, "Recorded video is empty"
 
 
+@pytest.mark.slow
 def test_record_video_of_a_checkpoint(tmp_path):
     """tests/test_enjoy.py::test_record_training, as far as realzoo goes: one checkpoint filmed.
 

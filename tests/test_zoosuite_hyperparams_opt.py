@@ -34,10 +34,25 @@ EXPERIMENTS = {
 }
 
 
-def _cases() -> list[tuple[str, str, str]]:
-    """The Zoo's grid, less the cases the Zoo itself skips as slow."""
+#: grid cases kept in the fast suite: each sampler and pruner once, on a2c and ppo
+FAST = {
+    ("random", "median", "ppo-CartPole-v1"),
+    ("random", "median", "a2c-CartPole-v1"),
+    ("tpe", "halving", "ppo-CartPole-v1"),
+    ("tpe", "none", "a2c-CartPole-v1"),
+}
+
+
+def _cases() -> list[object]:
+    """The Zoo's grid, less the cases the Zoo itself skips as slow; most of it marked slow."""
     return [
-        (sampler, pruner, experiment)
+        pytest.param(
+            sampler,
+            pruner,
+            experiment,
+            marks=() if (sampler, pruner, experiment) in FAST else pytest.mark.slow,
+            id=f"{sampler}-{pruner}-{experiment}",
+        )
         for experiment, (algo, _) in EXPERIMENTS.items()
         for pruner in ("none", "halving", "median")
         for sampler in ("random", "tpe")
@@ -96,6 +111,7 @@ def test_optimize_log_path_refused(tmp_path):
     assert not (tmp_path / "optim_logs").exists() and not (tmp_path / "a2c").exists()
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=MISSING_OPTIMIZE + " and --trial-id")
 def test_optimize_log_path(tmp_path):
     """tests/test_hyperparams_opt.py::test_optimize_log_path, less the flag refused above.
@@ -107,7 +123,8 @@ def test_optimize_log_path(tmp_path):
     """
     cmd = (
         f"realzoo train -n {N_STEPS} --algo a2c --env CartPole-v1 --log-folder {tmp_path} "
-        f"-params policy_kwargs:'dict(net_arch=[32])' --study-name demo --storage {tmp_path}/demo.log "
+        "-params policy_kwargs:'dict(net_arch=[32])' "
+        f"--study-name demo --storage {tmp_path}/demo.log "
         f"--no-optim-plots --seed 14 --n-trials {N_TRIALS} --n-jobs {N_JOBS} "
         "--sampler random --pruner median --n-evaluations 2 --n-startup-trials 1 -optimize"
     )
@@ -125,6 +142,7 @@ def test_optimize_log_path(tmp_path):
     assert (tmp_path / "a2c" / "CartPole-v1_1" / "CartPole-v1.zip").is_file()
 
 
+@pytest.mark.slow
 @pytest.mark.xfail(strict=True, reason=MISSING_OPTIMIZE + " and --max-total-trials")
 def test_multiple_workers(tmp_path):
     """tests/test_hyperparams_opt.py::test_multiple_workers (three commands, one SQLite study)."""

@@ -177,10 +177,14 @@ def test_python_config_file_path(tmp_path):
         f"--log-folder {tmp_path} -conf {example} "
     )
     ok(zoo_command(cmd, cwd=tmp_path))
-    assert (tmp_path / "ppo" / "MountainCarContinuous-v0_1" / "MountainCarContinuous-v0.zip").is_file()
+    assert (
+        tmp_path / "ppo" / "MountainCarContinuous-v0_1" / "MountainCarContinuous-v0.zip"
+    ).is_file()
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11: the 'default' fallback entry (realzoo: 'defaults')")
+@pytest.mark.xfail(
+    strict=True, reason="issue 11: the 'default' fallback entry (realzoo: 'defaults')"
+)
 def test_default_hyperparameters(tmp_path):
     """tests/test_train.py::test_default_hyperparameters, first half: the 'default' entry."""
     config_path = tmp_path / "default_hyperparams.yml"

@@ -5,9 +5,10 @@ realzoo translation writes the same ``env_wrapper`` / ``vec_env_wrapper`` values
 hyperparameter file, trains with ``realzoo train`` (a real process) and checks the
 observation space of the saved model, which shows every wrapper that was applied.
 
-Not translated: ``test_get_wrapper[env_wrapper3]`` and ``test_get_vec_env_wrapper[vec_env_wrapper2]``,
-whose keys are class *objects*: a YAML file cannot hold one (their dotted-path twins are
-translated). ``test_linear_schedule`` is in ``test_zoosuite_utils.py``.
+``test_get_wrapper[env_wrapper3]`` and ``test_get_vec_env_wrapper[vec_env_wrapper2]`` key
+their wrappers by class *objects*, which a YAML file cannot hold: their translation reads a
+Python table (``tests/zoo_examples/python_objects.py``). ``test_linear_schedule`` is in
+``test_zoosuite_utils.py``.
 """
 
 from __future__ import annotations
@@ -23,6 +24,13 @@ ANT_OBS = 27  # Ant-v4's observation size (contact forces excluded)
 ANT_ACT = 8
 
 
+def _saved_obs_shape(tmp_path: Path, env_id: str) -> tuple[int, ...]:
+    from stable_baselines3 import A2C
+
+    model = A2C.load(tmp_path / "a2c" / f"{env_id}_1" / f"{env_id}.zip", device="cpu")
+    return tuple(model.observation_space.shape)
+
+
 def _train(tmp_path: Path, entry: str, *, n_steps: int = 16) -> tuple[int, ...]:
     """Train A2C for ``n_steps`` with ``entry`` added to a tiny Ant entry; the model's obs shape."""
     pytest.importorskip("mujoco")
@@ -32,10 +40,7 @@ def _train(tmp_path: Path, entry: str, *, n_steps: int = 16) -> tuple[int, ...]:
     )
     cmd = f"realzoo train --algo a2c --env {ENV_ID} -f {tmp_path} -conf {conf} --eval-freq -1"
     ok(zoo_command(cmd, cwd=tmp_path))
-    from stable_baselines3 import A2C
-
-    model = A2C.load(tmp_path / "a2c" / f"{ENV_ID}_1" / f"{ENV_ID}.zip", device="cpu")
-    return tuple(model.observation_space.shape)
+    return _saved_obs_shape(tmp_path, ENV_ID)
 
 
 def test_wrappers(tmp_path):
@@ -97,3 +102,29 @@ def test_get_vec_env_wrapper(tmp_path, wrapper):
     (None, one dict, a list of a dict and a path)."""
     entry, size = VEC_WRAPPERS[wrapper]
     assert _train(tmp_path, entry) == (size,)
+
+
+PYTHON_OBJECTS = (
+    "realzoo bug: a class object as a wrapper key in a Python -conf table is taken by its "
+    "repr and refused ('cannot import module \"<class ...')"
+)
+
+
+@pytest.mark.xfail(strict=True, reason=PYTHON_OBJECTS)
+def test_get_wrapper_class_key(tmp_path):
+    """tests/test_wrappers.py::test_get_wrapper[env_wrapper3]: the HistoryWrapper class as key."""
+    pytest.importorskip("rl_zoo3")
+    pytest.importorskip("mujoco")
+    cmd = f"realzoo train --algo a2c --env {ENV_ID} -f {tmp_path} -conf python_objects"
+    ok(zoo_command(cmd + " --eval-freq -1", cwd=tmp_path, examples_on_path=True))
+    assert _saved_obs_shape(tmp_path, ENV_ID) == (3 * (ANT_OBS + ANT_ACT) + 1,)
+
+
+@pytest.mark.xfail(strict=True, reason=PYTHON_OBJECTS)
+def test_get_vec_env_wrapper_class_key(tmp_path):
+    """tests/test_wrappers.py::test_get_vec_env_wrapper[vec_env_wrapper2]: VecFrameStack class
+    as key (on Pendulum-v1, 3 observations, in the Python table)."""
+    pytest.importorskip("rl_zoo3")
+    cmd = f"realzoo train --algo a2c --env Pendulum-v1 -f {tmp_path} -conf python_objects"
+    ok(zoo_command(cmd + " --eval-freq -1", cwd=tmp_path, examples_on_path=True))
+    assert _saved_obs_shape(tmp_path, "Pendulum-v1") == (2 * 3,)
