@@ -109,7 +109,8 @@ def test_save_load_replay_buffer(tmp_path):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 11: the monitor_kwargs hyperparameter key (refused as unknown for sac)",
+    reason="issue 11: the monitor_kwargs key (refused as unknown today); its info_keywords "
+    "must reach the monitor files (a TimeLimit.truncated column in 0.monitor.csv)",
 )
 def test_parallel_train(tmp_path):
     """tests/test_train.py::test_parallel_train (monitor_kwargs, ParallelTrainCallback)."""
