@@ -314,7 +314,12 @@ def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]
             vec_env=args.vec_env,
             for_eval=True,
         )
-        on_best = SaveBestNormalization(run.best_vecnormalize_file) if spec.normalize else None
+        # `normalize: true` without gamma is an empty dict of VecNormalize arguments: on, not off
+        on_best = (
+            SaveBestNormalization(run.best_vecnormalize_file)
+            if spec.normalize is not None
+            else None
+        )
         eval_callback = ContinuityEvalCallback(  # EvalCallback + eval/continuity_cost
             eval_env,
             callback_on_new_best=on_best,
