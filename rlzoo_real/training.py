@@ -169,6 +169,12 @@ def parse_env_kwargs(args: TrainArgs) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _check_options(args: TrainArgs) -> None:
     """Options whose mistakes would otherwise surface late, as a traceback."""
+    if args.n_timesteps == 0 or args.n_timesteps < -1:  # -1: the entry's (or the run's) budget
+        raise UserError(
+            f"-n/--n-timesteps must be a positive number of steps, or -1 for the "
+            f"hyperparameter entry's n_timesteps (a resumed run: its own budget); got "
+            f"{args.n_timesteps}."
+        )
     if args.time_limit is not None and args.time_limit <= 0:
         raise UserError(f"--time-limit must be a positive number of hours, got {args.time_limit}.")
     if args.keep_checkpoints < 0:
