@@ -342,6 +342,7 @@ def train(
             saved_args = {**dataclasses.asdict(prepared.args), "seed": prepared.seed}
             write_yaml_atomic(run.args_file, saved_args)
             write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
+            manifest["run_files"] = _digests(run.args_file, run.config_file)  # resume checks
             write_text_atomic(run.command_file, command + "\n")
             write_yaml_atomic(run.manifest_file, manifest)
             session = Session.build(prepared, run, stop, None, extra_callbacks)
@@ -353,6 +354,13 @@ def train(
         if on_start is not None:
             on_start(prepared, run)
         return session.learn(manifest)
+
+
+def _digests(*paths: Path) -> dict[str, str]:
+    """SHA-256 of files as written, so that resume can tell a damaged or edited one."""
+    import hashlib
+
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
 def _set_threads(num_threads: int, *, backend: str = "sb3") -> int:
