@@ -683,7 +683,9 @@ def _repair_progress(path: Path, rows_at_checkpoint: int) -> str | None:
             return f"{path.name} is missing: a new one starts with the resumed run"
         return None
     lines = path.read_bytes().splitlines(keepends=True)
-    header = lines[0] if lines else b""
+    if not lines:
+        return None  # nothing logged yet: the logger writes the header with its first row
+    header = lines[0]
     try:
         columns = header.decode("utf-8").strip().split(",")
         ok = header.endswith(b"\n") and b"\0" not in header and all(columns)
