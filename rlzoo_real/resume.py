@@ -147,6 +147,10 @@ def _check_run_files(run: RunFolder, manifest: dict[str, Any], saved: dict[str, 
             f"{run.args_file} lacks what resume needs ({', '.join(missing) or 'an integer seed'}); "
             f"{_DAMAGED}."
         )
+    missing = [key for key in ("status", "seed", "start_time") if key not in manifest]
+    if missing or manifest["seed"] != saved["seed"]:
+        problem = f"lacks {', '.join(missing)}" if missing else "has another seed than args.yml"
+        raise UserError(f"{run.manifest_file} {problem}; {_DAMAGED}.")
 
 
 def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
