@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs import RunFolder
-from rlzoo_real.stopping import EXIT_DIVERGED, Diverged, non_finite_parameter
+from rlzoo_real.stopping import Diverged, TrainingDiverged, non_finite_parameter
 
 if TYPE_CHECKING:
     from rlzoo_real.checkpoint import CheckpointRecord
@@ -193,7 +193,8 @@ class Session:
             except Diverged as exc:
                 status, failure = "failed", self._diverged(exc)
             except ValueError as exc:
-                if "invalid values" not in str(exc):  # torch's distributions on a NaN input
+                text = str(exc)  # torch's distributions, given a NaN
+                if "Expected parameter" not in text or "invalid values" not in text:
                     raise
                 bad = non_finite_parameter(model)
                 what = f"NaN or inf in {bad}" if bad else "NaN in the policy's action distribution"
@@ -252,15 +253,13 @@ class Session:
         if last:
             name = self.run.checkpoint_files(last)["model"].name
             kept = f"the last good checkpoint, at {last} steps ({name}), is kept"
-        error = UserError(
+        return TrainingDiverged(
             f"Training diverged: {exc.what} at step {exc.step}. Nothing from that point on was "
             f"saved: {kept}, no final model was written, and {self.run.manifest_file} says "
             "failed. Resuming would repeat the same updates: start a new run with a smaller "
             "learning rate or other hyperparameters, or check the env for NaN observations or "
             "rewards."
         )
-        error.exit_code = EXIT_DIVERGED
-        return error
 
     def _disk_full(self, exc: OSError) -> DiskFull:
         import shutil

@@ -15,11 +15,14 @@ import time
 from types import FrameType
 from typing import Any
 
+from rlzoo_real.errors import UserError
+
 __all__ = [
     "EXIT_DIVERGED",
     "EXIT_TIME_LIMIT",
     "Diverged",
     "StopRequest",
+    "TrainingDiverged",
     "finite",
     "non_finite_parameter",
 ]
@@ -77,6 +80,12 @@ class StopRequest:
 
 #: exit status of a run stopped because training diverged (NaN or inf): not resumable as is
 EXIT_DIVERGED = 3
+
+
+class TrainingDiverged(UserError):
+    """The paragraph a diverged run ends with (exit status :data:`EXIT_DIVERGED`)."""
+
+    exit_code = EXIT_DIVERGED
 
 
 class Diverged(Exception):
