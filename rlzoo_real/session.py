@@ -278,7 +278,7 @@ class Session:
                 f"realzoo train --resume {self.run.path}"
             )
         else:
-            kept = "It had no checkpoint yet: free space and start it again."
+            kept = "It had no checkpoint yet: free space and start it again"
         return DiskFull(
             f"No space left on the device while writing {name or 'a file of the run'} "
             f"(step {self.model.num_timesteps}; {free} in {self.run.path.parent}). {kept}.",

@@ -3,6 +3,7 @@ written twice, a full disk, normalize without gamma."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
@@ -266,3 +267,38 @@ def test_a_full_disk_names_the_file_and_the_run_resumes_once_there_is_space(tiny
     assert manifest["status"] == "finished" and manifest["num_timesteps"] == 600
     assert manifest["resumes"][-1]["from_step"] == last
     assert resumed.final_model.is_file()
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full")
+@pytest.mark.parametrize("log", ["monitor", "progress"])
+def test_a_log_write_on_a_full_device_is_named(tmp_path, log):
+    """Logs are written through open handles, whose errors carry no file name: the train
+    loop finds it in the failed write's frames. /dev/full answers every write with ENOSPC."""
+    import errno
+
+    from rlzoo_real.session import _failed_file
+
+    path = tmp_path / ("0.monitor.csv" if log == "monitor" else "progress.csv")
+    path.symlink_to("/dev/full")
+    if log == "monitor":
+        from stable_baselines3.common.monitor import ResultsWriter
+
+        writer = ResultsWriter(str(path), override_existing=False)  # appends, as a resume
+        write = lambda: writer.write_row({"r": 1.0, "l": 1, "t": 0.1})  # noqa: E731
+        expected = "/dev/full"  # SB3's Monitor opens the real path behind a link
+    else:
+        from stable_baselines3.common.logger import CSVOutputFormat
+
+        writer = CSVOutputFormat(str(path))
+        writer.keys = ["train/loss"]  # the header is out: no re-reading (of /dev/full) for it
+        write = lambda: writer.write({"train/loss": 1.0}, {"train/loss": ()})  # noqa: E731
+        expected = str(path)
+    try:
+        with pytest.raises(OSError) as caught:
+            for _ in range(10_000):  # until the buffer is flushed
+                write()
+    finally:
+        with contextlib.suppress(OSError):  # closing flushes what is left: ENOSPC again
+            writer.close()
+    assert caught.value.errno == errno.ENOSPC
+    assert _failed_file(caught.value) == expected
