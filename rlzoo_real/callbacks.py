@@ -9,13 +9,68 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import CSVOutputFormat, KVWriter
 
+from rlzoo_real.stopping import EXIT_DIVERGED, Diverged, finite, non_finite_parameter
+
 __all__ = [
+    "EXIT_DIVERGED",
     "ContinuedCSVOutputFormat",
+    "DivergenceGuard",
+    "Diverged",
+    "non_finite_parameter",
     "RunControl",
     "SaveBestNormalization",
     "StopTraining",
     "WandbWriter",
 ]
+
+
+class DivergenceGuard(BaseCallback):
+    """Stops training at the first NaN or inf, before anything is saved from it.
+
+    Checked at every step: the actions, observations and rewards of the step (a few
+    numbers per env). At every rollout start (right after the gradient update): the
+    losses and other values the update recorded in the logger. Parameters and
+    normalization statistics are checked by :class:`RunControl` before a checkpoint is
+    written and by the train loop before the final model is saved.
+    Raises :class:`Diverged`. ``seconds`` is the time spent checking.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds = 0.0
+
+    def _on_step(self) -> bool:
+        import time
+
+        start = time.perf_counter()
+        for key, label in (
+            ("actions", "the actions"),
+            ("new_obs", "the observations the env returned"),
+            ("rewards", "the rewards the env returned"),
+        ):
+            value = self.locals.get(key)
+            if value is not None and not finite(value):
+                raise Diverged(f"NaN or inf in {label}", self.num_timesteps)
+        self.seconds += time.perf_counter() - start
+        return True
+
+    def _on_rollout_start(self) -> None:
+        self.check_losses()
+
+    def check_losses(self) -> None:
+        """Raise :class:`Diverged` if the last update logged a non-finite value."""
+        import math
+        import time
+
+        start = time.perf_counter()
+        for key, value in self.model.logger.name_to_value.items():
+            if (
+                key.startswith("train/")
+                and isinstance(value, int | float)
+                and not math.isfinite(value)
+            ):
+                raise Diverged(f"{key} became {value}", self.model.num_timesteps)
+        self.seconds += time.perf_counter() - start
 
 
 class SaveBestNormalization(BaseCallback):
@@ -127,6 +182,9 @@ class RunControl(BaseCallback):
 
         if self.records and self.records[-1].steps == self.model.num_timesteps:
             return self.records[-1]
+        bad = non_finite_parameter(self.model)
+        if bad is not None:  # never a NaN checkpoint over good ones
+            raise Diverged(f"NaN or inf in {bad}", self.model.num_timesteps)
         state = capture_state(
             self.model,
             eval_callback=self.eval_callback,

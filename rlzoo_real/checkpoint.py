@@ -52,6 +52,7 @@ class CheckpointRecord:
     saved_at: str
     seconds: float
     size_bytes: int
+    crc32: dict[str, str] | None = None  # by role; None in checkpoints of older versions
 
     def path(self, run: RunFolder, role: str) -> Path | None:
         """The file of ``role`` (model, vecnormalize, replay_buffer, state), if it has one."""
@@ -83,6 +84,17 @@ def read_index(run: RunFolder) -> list[CheckpointRecord]:
         ) from None
 
 
+def file_crc32(path: Path) -> str:
+    """The CRC-32 of a file, as 8 hex digits (about 2.5 GB/s here: 0.1 s for 300 MiB)."""
+    import zlib
+
+    crc = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            crc = zlib.crc32(chunk, crc)
+    return f"{crc:08x}"
+
+
 def _fsync(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -97,8 +109,10 @@ def _write_atomic(path: Path, writer: Callable[[Path], object]) -> None:
         writer(tmp)
         _fsync(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.filename in (None, str(tmp), tmp):
+            exc.filename = str(path)  # a full disk names the file, not its temporary name
         raise
 
 
@@ -140,12 +154,14 @@ def save_checkpoint(
     written["state"] = paths["state"].name
     _fsync(run.path)  # the renames themselves reach the disk
 
+    crc = {role: file_crc32(run.path / name) for role, name in written.items()}
     record = CheckpointRecord(
         steps=steps,
         files=written,
         saved_at=now_iso(),
         seconds=round(time.monotonic() - start, 3),
         size_bytes=sum((run.path / name).stat().st_size for name in written.values()),
+        crc32=crc,
     )
     previous = [r for r in read_index(run) if r.steps != steps]
     kept = previous[-(keep - 1) :] if keep > 1 else ([] if keep == 1 else previous)
@@ -165,6 +181,7 @@ def save_checkpoint(
                 r.saved_at,
                 r.seconds,
                 r.size_bytes,
+                {k: v for k, v in r.crc32.items() if k != "replay_buffer"} if r.crc32 else r.crc32,
             )
             for r in kept
         ]
@@ -178,11 +195,15 @@ def save_checkpoint(
 
 
 def find_resumable(run: RunFolder) -> tuple[CheckpointRecord, dict[str, Any], list[str]]:
-    """The latest checkpoint whose files are all there and readable, with its state.
+    """The latest checkpoint whose files are all there and intact, with its state.
+
+    Every file of a candidate is checked: its CRC-32 against the one the index recorded
+    (checkpoints of older versions have none), the model zip's own CRCs, and each pickle
+    (normalization statistics, replay buffer, training state) loaded once.
 
     Returns:
         The checkpoint, its training state, and notes about newer checkpoints that were
-        skipped because a file was missing or corrupt.
+        skipped because a file was missing or damaged (each naming the file).
 
     Raises:
         UserError: when no checkpoint is usable.
@@ -190,7 +211,7 @@ def find_resumable(run: RunFolder) -> tuple[CheckpointRecord, dict[str, Any], li
     notes: list[str] = []
     records = read_index(run)
     for record in reversed(records):
-        problem = _check_files(run, record)
+        problem = check_checkpoint(run, record)
         if problem is None:
             try:
                 state = load_state(record.path(run, "state"))  # type: ignore[arg-type]
@@ -211,31 +232,60 @@ def find_resumable(run: RunFolder) -> tuple[CheckpointRecord, dict[str, Any], li
     raise UserError(f"{run.path}: no usable checkpoint is left: " + "; ".join(notes) + ".")
 
 
-def _check_files(run: RunFolder, record: CheckpointRecord) -> str | None:
+def check_checkpoint(run: RunFolder, record: CheckpointRecord) -> str | None:
+    """Why the checkpoint ``record`` cannot be resumed from (naming the file), or None."""
     for role, name in record.files.items():
         path = run.path / name
         if not path.is_file() or path.stat().st_size == 0:
             return f"its {role} file {name} is missing or empty"
-    model = record.path(run, "model")
+        expected = (record.crc32 or {}).get(role)
+        if expected is not None and file_crc32(path) != expected:
+            return f"its {role} file {name} is damaged (its CRC-32 differs from the recorded one)"
+    name = record.files.get("model", "")
     try:
-        with zipfile.ZipFile(model) as archive:  # type: ignore[arg-type]
+        with zipfile.ZipFile(run.path / name) as archive:
             if archive.testzip() is not None or "data" not in archive.namelist():
-                return f"{record.files['model']} is corrupt"
-    except zipfile.BadZipFile:
-        return f"{record.files['model']} is not a valid zip"
+                return f"its model file {name} is damaged"
+    except (zipfile.BadZipFile, OSError, EOFError):
+        return f"its model file {name} is not a valid zip"
+    for role, kind in (("vecnormalize", "VecNormalize"), ("replay_buffer", "ReplayBuffer")):
+        pickled = record.path(run, role)
+        if pickled is not None:
+            problem = _check_pickle(pickled, kind)
+            if problem is not None:
+                return f"its {role} file {pickled.name} {problem}"
+    return None
+
+
+def _check_pickle(path: Path, kind: str) -> str | None:
+    """Load the pickle at ``path`` once (a cut or garbled one fails, in any way it likes)."""
+    import pickle
+
+    from stable_baselines3.common.buffers import ReplayBuffer
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    try:
+        with path.open("rb") as handle:
+            obj = pickle.load(handle)  # noqa: S301 - the run's own checkpoint, see the docstring
+    except Exception as exc:  # noqa: BLE001 - a damaged pickle raises anything at all
+        return f"does not load ({type(exc).__name__})"
+    expected = VecNormalize if kind == "VecNormalize" else ReplayBuffer
+    if not isinstance(obj, expected):
+        return f"holds a {type(obj).__name__}, not a {kind}"
     return None
 
 
 def load_state(path: Path) -> dict[str, Any]:
     """Read a training state written by :func:`save_checkpoint`."""
-    import pickle
 
     import cloudpickle
 
     try:
         state = cloudpickle.loads(path.read_bytes())
-    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as exc:
-        raise UserError(f"{path.name} is corrupt ({type(exc).__name__})") from None
+    except Exception as exc:  # noqa: BLE001 - a damaged pickle raises anything at all
+        raise UserError(
+            f"its state file {path.name} does not load ({type(exc).__name__})"
+        ) from None
     if not isinstance(state, dict) or state.get("version") != STATE_VERSION:
         raise UserError(f"{path.name} is not a realzoo training state of version {STATE_VERSION}")
     return state
@@ -272,6 +322,7 @@ def capture_state(
         "eval": None,
         "logs": {
             "monitor_bytes": {p.name: p.stat().st_size for p in run.monitor_files()},
+            "monitor_headers": {p.name: _head(p, 2) for p in run.monitor_files()},
             "progress_rows": _count_rows(run.progress_file),
         },
     }
@@ -474,26 +525,47 @@ def restore_vec_env(venv: Any, saved: dict[str, Any]) -> str | None:
     return None
 
 
-def discard_after(run: RunFolder, steps: int) -> None:
+def discard_after(run: RunFolder, steps: int) -> list[str]:
     """Before resuming from ``steps``: drop what later, dead writers left behind.
 
     That is temporary files of interrupted writes, files of checkpoints past ``steps``
-    (unlisted, or listed but unusable), and their index entries.
+    (unlisted, or listed but unusable), their index entries, and orphans: checkpoint
+    files at or before ``steps`` that no index entry names (a kill between writing a
+    file and the index, or between the index and the removal of a replaced file).
+
+    Returns:
+        notes naming the orphans removed.
     """
     import re
 
     for path in [*run.path.glob(".tmp-*"), *run.params_dir.glob(".tmp-*")]:
         path.unlink(missing_ok=True)
-    for path in run.path.glob("rl_model_*_steps.*"):
-        match = re.search(r"_(\d+)_steps\.", path.name)
-        if match and int(match.group(1)) > steps:
-            path.unlink()
-    records = read_index(run)
-    if any(r.steps > steps for r in records):
-        write_yaml_atomic(
-            run.checkpoint_index,
-            {"checkpoints": [r.__dict__ for r in records if r.steps <= steps]},
+    records = [r for r in read_index(run) if r.steps <= steps]
+    listed = {name for r in records for name in r.files.values()}
+    orphans = []
+    for path in sorted(run.path.glob("rl_model_*_steps.*")):
+        match = re.fullmatch(
+            r"rl_model_(?:(?:vecnormalize|replay_buffer|state)_)?(\d+)_steps\.(?:zip|pkl)",
+            path.name,
         )
+        if match is None or path.name in listed:
+            continue
+        if int(match.group(1)) <= steps:
+            orphans.append(path.name)
+        path.unlink()
+    if len(records) != len(read_index(run)):
+        write_yaml_atomic(run.checkpoint_index, {"checkpoints": [r.__dict__ for r in records]})
+    if not orphans:
+        return []
+    return [
+        f"removed {len(orphans)} checkpoint file(s) that {run.checkpoint_index.name} does not "
+        f"list (left by a process killed between two writes): {', '.join(orphans)}"
+    ]
+
+
+def _head(path: Path, lines: int) -> bytes:
+    with path.open("rb") as handle:
+        return b"".join(handle.readline() for _ in range(lines))
 
 
 def _count_rows(path: Path) -> int:
@@ -503,15 +575,135 @@ def _count_rows(path: Path) -> int:
         return max(sum(1 for _ in handle) - 1, 0)
 
 
-def trim_logs(run: RunFolder, logs: dict[str, Any]) -> None:
-    """Cut monitor files and ``progress.csv`` back to what they held at the checkpoint."""
+def trim_logs(run: RunFolder, logs: dict[str, Any]) -> list[str]:
+    """Cut monitor files and ``progress.csv`` back to what they held at the checkpoint.
+
+    A damaged log (bytes that are not UTF-8, a row with the wrong number of fields or a
+    value that is not a number, a file cut short) is repaired rather than trusted: it is
+    cut back to its last good row before the damage, with a note. A monitor file whose
+    header lines are damaged, or that is missing, gets its header back from the copy the
+    checkpoint kept; ``progress.csv`` with a damaged header is moved aside to
+    ``progress.csv.damaged`` and a new one is started.
+
+    Returns:
+        notes naming each repaired file and what was dropped.
+
+    Raises:
+        UserError: a damaged or missing monitor header and a checkpoint of an older
+            version that kept no copy of it.
+    """
+    notes = []
+    headers: dict[str, bytes] = logs.get("monitor_headers") or {}
     for name, size in logs["monitor_bytes"].items():
-        path = run.path / name
-        if path.is_file() and path.stat().st_size > size:
-            with path.open("r+b") as handle:
-                handle.truncate(size)
-    progress = run.progress_file
-    if progress.is_file():
-        lines = progress.read_text().splitlines(keepends=True)
-        keep = lines[: 1 + logs["progress_rows"]] if logs["progress_rows"] else lines[:1]
-        progress.write_text("".join(keep))
+        note = _repair_monitor(run.path / name, size, headers.get(name))
+        if note:
+            notes.append(note)
+    note = _repair_progress(run.progress_file, logs["progress_rows"])
+    if note:
+        notes.append(note)
+    return notes
+
+
+def _good_rows(lines: list[bytes], n_fields: int, numeric: int) -> int:
+    """How many of ``lines`` are complete CSV rows of ``n_fields`` fields (the first
+    ``numeric`` of them numbers) before the first one that is not."""
+    import csv
+
+    for i, line in enumerate(lines):
+        try:
+            if not line.endswith(b"\n") or b"\0" in line:
+                return i
+            (fields,) = list(csv.reader([line.decode("utf-8").rstrip("\r\n")]))
+            if len(fields) != n_fields:
+                return i
+            for value in fields[:numeric]:
+                float(value)
+        except (UnicodeDecodeError, ValueError, csv.Error):
+            return i
+    return len(lines)
+
+
+def _repair_monitor(path: Path, size: int, header: bytes | None) -> str | None:
+    import json
+
+    if not path.is_file():
+        if header is None:
+            raise UserError(
+                f"{path} is missing, and this checkpoint (of an older realzoo) kept no copy of "
+                "its header; restore the file, or start the run anew."
+            )
+        path.write_bytes(header)
+        return (
+            f"{path.name} was missing: started again with its header (its earlier episode "
+            "rows are lost)"
+        )
+    data = path.read_bytes()
+    cut = data[:size]
+    lines = cut.splitlines(keepends=True)
+    head, rows = b"".join(lines[:2]), lines[2:]
+    note = None
+    try:
+        ok = head.startswith(b"#") and isinstance(json.loads(lines[0][1:]), dict)
+        columns = lines[1].decode("utf-8").strip().split(",")
+        ok = ok and columns[:3] == ["r", "l", "t"]
+    except (IndexError, ValueError, UnicodeDecodeError):
+        ok = False
+    if header is not None and head != header:
+        ok = False
+    if not ok:
+        if header is None:
+            raise UserError(
+                f"{path}: its header lines are damaged, and this checkpoint (of an older realzoo) "
+                "kept no copy of them; restore the file, or start the run anew."
+            )
+        head = header
+        columns = header.splitlines()[1].decode("utf-8").strip().split(",")
+        note = f"{path.name}: its header lines were damaged; restored from the checkpoint's copy"
+    good = _good_rows(rows, len(columns), 3)
+    if good < len(rows) or len(data) < size:
+        lost = len(rows) - good
+        note = (note + "; " if note else f"{path.name}: ") + (
+            f"line {good + 3} is damaged, so the file was cut back to the {good} good episode "
+            f"rows before it ({lost} row(s) dropped)"
+            if good < len(rows)
+            else f"it is shorter than at the checkpoint; kept its {good} complete episode rows"
+        )
+    repaired = head + b"".join(rows[:good])
+    if repaired != data:
+        with path.open("r+b") as handle:  # the same file: the env's Monitor appends to it
+            handle.seek(0)
+            handle.write(repaired)
+            handle.truncate(len(repaired))
+    return note
+
+
+def _repair_progress(path: Path, rows_at_checkpoint: int) -> str | None:
+    if not path.is_file():
+        if rows_at_checkpoint:
+            return f"{path.name} is missing: a new one starts with the resumed run"
+        return None
+    lines = path.read_bytes().splitlines(keepends=True)
+    if not lines:
+        return None  # nothing logged yet: the logger writes the header with its first row
+    header = lines[0]
+    try:
+        columns = header.decode("utf-8").strip().split(",")
+        ok = header.endswith(b"\n") and b"\0" not in header and all(columns)
+    except UnicodeDecodeError:
+        ok = False
+    if not ok:
+        aside = path.with_name(path.name + ".damaged")
+        os.replace(path, aside)
+        return (
+            f"{path.name}: its header line is damaged; moved aside to {aside.name}, and a new "
+            "progress.csv starts with the resumed run"
+        )
+    rows = lines[1 : 1 + rows_at_checkpoint]
+    good = _good_rows(rows, len(columns), 0)
+    path.write_bytes(header + b"".join(rows[:good]))
+    if good < len(rows):
+        return (
+            f"{path.name}: line {good + 2} is damaged, so the file was cut back to the {good} "
+            f"good rows before it ({len(rows) - good} row(s) dropped)"
+        )
+    return None

@@ -169,7 +169,9 @@ def _load_yaml_table(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"Hyperparameter file {str(path)!r} does not exist.")
     try:
-        table = yaml.safe_load(path.read_text())
+        from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+
+        table = safe_load(path.read_text())
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -96,18 +96,61 @@ def _listing(folder: Path) -> str:
     return ", ".join(names) if names else "(none)"
 
 
+_DAMAGED = (
+    "the run is damaged: restore the file (from a backup or a copy of the run), or start "
+    "a new run (warm-start it from a checkpoint with -i)"
+)
+
+
 def _read_mapping(path: Path) -> dict[str, Any]:
     import yaml
 
+    if not path.is_file():
+        raise UserError(f"{path} is missing; {_DAMAGED}.")
     try:
         data = read_yaml(path)
-    except (yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
-        raise UserError(
-            f"{path} cannot be read ({type(exc).__name__}); the run is damaged."
-        ) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise UserError(f"{path} is not valid YAML{where} ({problem}); {_DAMAGED}.") from None
+    except (UnicodeDecodeError, OSError) as exc:
+        raise UserError(f"{path} cannot be read ({type(exc).__name__}); {_DAMAGED}.") from None
     if not isinstance(data, dict):
-        raise UserError(f"{path} is not a mapping; the run is damaged.")
+        raise UserError(f"{path} is not a mapping; {_DAMAGED}.")
     return data
+
+
+def _check_run_files(run: RunFolder, manifest: dict[str, Any], saved: dict[str, Any]) -> None:
+    """``args.yml`` and ``config.yml`` as the run wrote them, with what resume needs.
+
+    A run records the SHA-256 of both files in its manifest (``run_files``); a file that
+    no longer matches was cut short, damaged or edited, and resuming from it would train a
+    different run (a truncated ``config.yml`` can lose ``normalize``).
+    """
+    import hashlib
+
+    recorded = manifest.get("run_files")
+    if isinstance(recorded, dict):
+        for path in (run.args_file, run.config_file):
+            digest = recorded.get(path.name)
+            if digest and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+                raise UserError(
+                    f"{path} is not the file this run wrote (its SHA-256 differs from the one "
+                    f"recorded in {run.manifest_file.name}): it was cut short, damaged or edited. "
+                    "A resumed run keeps its arguments and hyperparameters, so it refuses to "
+                    f"continue from a different file; {_DAMAGED}."
+                )
+    missing = [key for key in ("algo", "env", "seed") if saved.get(key) in (None, "")]
+    if missing or not isinstance(saved.get("seed"), int):
+        raise UserError(
+            f"{run.args_file} lacks what resume needs ({', '.join(missing) or 'an integer seed'}); "
+            f"{_DAMAGED}."
+        )
+    missing = [key for key in ("status", "seed", "start_time") if key not in manifest]
+    if missing or manifest["seed"] != saved["seed"]:
+        problem = f"lacks {', '.join(missing)}" if missing else "has another seed than args.yml"
+        raise UserError(f"{run.manifest_file} {problem}; {_DAMAGED}.")
 
 
 def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
@@ -124,10 +167,18 @@ def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
     )
     fields = {f.name for f in dataclasses.fields(TrainArgs)}
     saved_dict = _read_mapping(run.args_file)
-    saved = TrainArgs(**{k: v for k, v in saved_dict.items() if k in fields})
-    _check_contradictions(args, saved, saved_dict.get("seed"), run)
     manifest = _read_mapping(run.manifest_file)
     config = _read_mapping(run.config_file)
+    _check_run_files(run, manifest, saved_dict)
+    try:
+        saved = TrainArgs(**{k: v for k, v in saved_dict.items() if k in fields})
+    except TypeError as exc:
+        raise UserError(
+            f"{run.args_file} does not hold a run's arguments ({exc}); {_DAMAGED}."
+        ) from None
+    _check_contradictions(args, saved, saved_dict.get("seed"), run)
+    if args.n_timesteps <= 0 and not isinstance(config.get("n_timesteps"), int | float):
+        raise UserError(f"{run.config_file} has no n_timesteps (the run's budget); {_DAMAGED}.")
 
     algo = get_algo(saved.algo, backend=saved.backend)
     import_gym_packages(saved.gym_packages)
@@ -148,6 +199,13 @@ def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
     spec, _ = resolve_run_spec(
         algo, saved.env, table={saved.env: config}, source=str(run.config_file), n_timesteps=total
     )
+    if (spec.normalize is not None) != ("vecnormalize" in record.files):
+        saved_as = "with" if "vecnormalize" in record.files else "without"
+        raise UserError(
+            f"{run.config_file} says normalize {'on' if spec.normalize is not None else 'off'}, "
+            f"but the checkpoint at {record.steps} steps was saved {saved_as} normalization "
+            f"statistics: the file does not describe this run; {_DAMAGED}."
+        )
     new_values = {name: getattr(args, name) for name in _RESUME_OPTIONS}
     merged = dataclasses.replace(saved, n_timesteps=total, **new_values)
     env_kwargs, eval_env_kwargs = parse_env_kwargs(merged)

@@ -240,9 +240,9 @@ def _umask() -> int:
 
 def read_yaml(path: Path) -> Any:
     """Read a YAML file written by :func:`write_yaml_atomic`."""
-    import yaml
+    from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
 
-    return yaml.safe_load(path.read_text())
+    return safe_load(path.read_text())
 
 
 _RUN_DIR_PATTERN = re.compile(r"(?P<env>.+)_(?P<n>\d+)(?P<uuid>_[0-9a-f\-]{36})?")
@@ -259,9 +259,10 @@ def read_plain_yaml(path: Path) -> dict[str, Any] | None:
     tree reads two files per run), or None when missing, unreadable or not a mapping."""
     import yaml
 
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+
     try:
-        data = yaml.load(path.read_text(), Loader=loader)  # a safe loader (C or Python)
+        data = safe_load(path.read_text(), fast=True)  # a safe loader (C or Python)
     except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     return data if isinstance(data, dict) else None

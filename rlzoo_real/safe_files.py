@@ -72,7 +72,9 @@ class _UnsafeTag(Exception):
 def _run_yaml_loader() -> type:
     import yaml
 
-    class RunYamlLoader(yaml.SafeLoader):
+    from rlzoo_real.yaml_reader import unique_keys
+
+    class RunYamlLoader(unique_keys(yaml.SafeLoader)):  # type: ignore[misc]
         """SafeLoader plus the few Python tags the RL Zoo writes, built as plain data."""
 
     def ordered_dict(loader: Any, node: Any) -> dict[Any, Any]:

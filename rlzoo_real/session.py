@@ -9,13 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import errno
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rlzoo_real.errors import UserError
 from rlzoo_real.runs import RunFolder
+from rlzoo_real.stopping import Diverged, TrainingDiverged, non_finite_parameter
 
 if TYPE_CHECKING:
     from rlzoo_real.checkpoint import CheckpointRecord
@@ -62,6 +65,7 @@ class Session:
     wandb_run: Any
     resume: ResumePoint | None = None
     notes: list[str] = field(default_factory=list)
+    guard: Any = None  # the DivergenceGuard, first of the callbacks
 
     @classmethod
     def build(
@@ -84,8 +88,8 @@ class Session:
         if resume is not None:
             from rlzoo_real.checkpoint import discard_after, trim_logs
 
-            discard_after(run, resume.record.steps)
-            trim_logs(run, resume.state["logs"])
+            notes.extend(discard_after(run, resume.record.steps))
+            notes.extend(trim_logs(run, resume.state["logs"]))
             normalize_stats = resume.record.path(run, "vecnormalize")
         env = make_vec_env_for(
             spec,
@@ -116,6 +120,10 @@ class Session:
                     truncate_last_trajectory=args.truncate_last_trajectory,
                 )
             callbacks, eval_callback = _make_callbacks(prepared, run)
+            from rlzoo_real.callbacks import DivergenceGuard
+
+            guard = DivergenceGuard()  # first: sees a step's NaN before evaluation or checkpoint
+            callbacks.insert(0, guard)
             if resume is not None and eval_callback is not None and resume.state["eval"]:
                 from rlzoo_real.checkpoint import restore_eval_callback
 
@@ -136,7 +144,17 @@ class Session:
                 wandb_run.finish(exit_code=1)
             raise
         return cls(
-            prepared, run, model, callbacks, eval_callback, control, stop, wandb_run, resume, notes
+            prepared,
+            run,
+            model,
+            callbacks,
+            eval_callback,
+            control,
+            stop,
+            wandb_run,
+            resume,
+            notes,
+            guard,
         )
 
     def learn(self, manifest: dict[str, Any]) -> TrainResult:
@@ -164,31 +182,58 @@ class Session:
         else:
             steps, reset = spec.n_timesteps, True
         status, record = "failed", None
+        failure: UserError | None = None
         start = time.monotonic()
         try:
-            with contextlib.suppress(StopTraining):  # its checkpoint is written: see RunControl
-                model.learn(steps, callback=self.callbacks, reset_num_timesteps=reset, **kwargs)
-            status = "stopped" if self.stop.requested else "finished"
-            if status == "stopped" or self.control.save_freq > 0:
-                record = self.control.checkpoint()
-            self._save_final()
+            try:
+                with contextlib.suppress(StopTraining):  # its checkpoint is written: RunControl
+                    model.learn(steps, callback=self.callbacks, reset_num_timesteps=reset, **kwargs)
+                self.guard.check_losses()  # the last update's, which no rollout start saw
+                status = "stopped" if self.stop.requested else "finished"
+                if status == "stopped" or self.control.save_freq > 0:
+                    record = self.control.checkpoint()  # checks the parameters first
+                self._save_final()
+            except Diverged as exc:
+                status, failure = "failed", self._diverged(exc)
+            except ValueError as exc:
+                text = str(exc)  # torch's distributions, given a NaN
+                if "Expected parameter" not in text or "invalid values" not in text:
+                    raise
+                bad = non_finite_parameter(model)
+                what = f"NaN or inf in {bad}" if bad else "NaN in the policy's action distribution"
+                status, failure = "failed", self._diverged(Diverged(what, model.num_timesteps))
+            except OSError as exc:
+                if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                    raise
+                status, failure = "failed", self._disk_full(exc)
         except KeyboardInterrupt:
             status = "stopped"  # a second signal: out at once, files stay consistent
         finally:
-            exit_code = {"finished": 0, "failed": 1}.get(status, self.stop.exit_code or 130)
+            exit_code = (
+                failure.exit_code
+                if failure is not None
+                else {"finished": 0, "failed": 1}.get(status, self.stop.exit_code or 130)
+            )
             manifest.update(
                 status=status,
                 stop_reason=self.stop.reason,
+                failure=str(failure) if failure is not None else None,
                 exit_code=exit_code,
                 end_time=now_iso(),
                 train_seconds=round(
                     float(manifest.get("train_seconds") or 0.0) + time.monotonic() - start, 3
                 ),
                 num_timesteps=int(model.num_timesteps),
-                last_checkpoint=record.steps if record is not None else None,
+                last_checkpoint=self._last_checkpoint(),
             )
-            write_yaml_atomic(self.run.manifest_file, manifest)
+            try:
+                write_yaml_atomic(self.run.manifest_file, manifest)
+            except OSError as exc:
+                if not (isinstance(failure, DiskFull) and exc.errno == failure.errno):
+                    raise
             self._close(status)
+        if failure is not None:
+            raise failure
         best = self.eval_callback.best_mean_reward if self.eval_callback is not None else None
         return TrainResult(
             run=self.run,
@@ -202,10 +247,54 @@ class Session:
             notes=self.notes,
         )
 
+    def _last_checkpoint(self) -> int | None:
+        return self.control.last_checkpoint or None
+
+    def _diverged(self, exc: Diverged) -> UserError:
+        last = self._last_checkpoint()
+        kept = "no checkpoint had been written yet"
+        if last:
+            name = self.run.checkpoint_files(last)["model"].name
+            kept = f"the last good checkpoint, at {last} steps ({name}), is kept"
+        return TrainingDiverged(
+            f"Training diverged: {exc.what} at step {exc.step}. Nothing from that point on was "
+            f"saved: {kept}, no final model was written, and {self.run.manifest_file} says "
+            "failed. Resuming would repeat the same updates: start a new run with a smaller "
+            "learning rate or other hyperparameters, or check the env for NaN observations or "
+            "rewards."
+        )
+
+    def _disk_full(self, exc: OSError) -> DiskFull:
+        import shutil
+
+        name = _failed_file(exc)
+        last = self._last_checkpoint()
+        try:
+            free = f"{shutil.disk_usage(self.run.path).free / 2**20:.1f} MiB free now"
+        except OSError:
+            free = "free space unknown"
+        if last:
+            kept = (
+                f"Its last complete checkpoint, at {last} steps, is intact (a file cut short is "
+                "never used). Free space on that filesystem (delete old runs or checkpoints; "
+                "--keep-checkpoints K keeps only the last K), then continue with: "
+                f"realzoo train --resume {self.run.path}"
+            )
+        else:
+            kept = "It had no checkpoint yet: free space and start it again"
+        return DiskFull(
+            f"No space left on the device while writing {name or 'a file of the run'} "
+            f"(step {self.model.num_timesteps}; {free} in {self.run.path.parent}). {kept}.",
+            errno_=exc.errno,
+        )
+
     def _save_final(self) -> None:
         from rlzoo_real.checkpoint import _write_atomic
 
         model = self.model
+        bad = non_finite_parameter(model)
+        if bad is not None:  # never a NaN model over a good one
+            raise Diverged(f"NaN or inf in {bad}", model.num_timesteps)
         _write_atomic(self.run.final_model, lambda p: model.save(p))
         vec_normalize = model.get_vec_normalize_env()
         if vec_normalize is not None:
@@ -222,6 +311,40 @@ class Session:
             self.eval_callback.eval_env.close()
         if self.wandb_run is not None:
             self.wandb_run.finish(exit_code=0 if status == "finished" else 1)
+
+
+#: exit status of a run stopped by a full disk (EX_IOERR; resumable once there is space)
+EXIT_DISK_FULL = 74
+
+
+class DiskFull(UserError):
+    """The disk filled up while the run wrote a file (``errno``: ENOSPC or EDQUOT)."""
+
+    exit_code = EXIT_DISK_FULL
+
+    def __init__(self, message: str, *, errno_: int | None) -> None:
+        super().__init__(message)
+        self.errno = errno_
+
+
+def _failed_file(exc: OSError) -> str | None:
+    """The file a write failed on: the error's own, or the innermost open file in its trace.
+
+    Monitor files and ``progress.csv`` are written through open handles (``self.file``),
+    whose errors carry no file name.
+    """
+    if exc.filename:
+        return str(exc.filename)
+    found = None
+    trace = exc.__traceback__
+    while trace is not None:
+        owner = trace.tb_frame.f_locals.get("self")
+        for attribute in ("file", "file_handler"):  # SB3's CSV logger, Monitor's writer
+            name = getattr(getattr(owner, attribute, None), "name", None)
+            if isinstance(name, str):
+                found = name
+        trace = trace.tb_next
+    return found
 
 
 def _load_for_resume(
@@ -343,7 +466,12 @@ def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]
             vec_env=args.vec_env,
             for_eval=True,
         )
-        on_best = SaveBestNormalization(run.best_vecnormalize_file) if spec.normalize else None
+        # `normalize: true` without gamma is an empty dict of VecNormalize arguments: on, not off
+        on_best = (
+            SaveBestNormalization(run.best_vecnormalize_file)
+            if spec.normalize is not None
+            else None
+        )
         eval_callback = ContinuityEvalCallback(  # EvalCallback + eval/continuity_cost
             eval_env,
             callback_on_new_best=on_best,

@@ -15,7 +15,17 @@ import time
 from types import FrameType
 from typing import Any
 
-__all__ = ["EXIT_TIME_LIMIT", "StopRequest"]
+from rlzoo_real.errors import UserError
+
+__all__ = [
+    "EXIT_DIVERGED",
+    "EXIT_TIME_LIMIT",
+    "Diverged",
+    "StopRequest",
+    "TrainingDiverged",
+    "finite",
+    "non_finite_parameter",
+]
 
 #: exit status of a run stopped by --time-limit (EX_TEMPFAIL: resumable, try again)
 EXIT_TIME_LIMIT = 75
@@ -66,3 +76,57 @@ class StopRequest:
         if self.reason is None and self._deadline is not None and time.monotonic() > self._deadline:
             self.reason, self.exit_code = "time limit", EXIT_TIME_LIMIT
         return self.reason is not None
+
+
+#: exit status of a run stopped because training diverged (NaN or inf): not resumable as is
+EXIT_DIVERGED = 3
+
+
+class TrainingDiverged(UserError):
+    """The paragraph a diverged run ends with (exit status :data:`EXIT_DIVERGED`)."""
+
+    exit_code = EXIT_DIVERGED
+
+
+class Diverged(Exception):
+    """Training produced NaN or inf: ``what`` went non-finite at ``step``."""
+
+    def __init__(self, what: str, step: int) -> None:
+        super().__init__(f"{what} at step {step}")
+        self.what = what
+        self.step = step
+
+
+def finite(value: Any) -> bool:
+    """Whether an array (or dict of arrays) of floats holds no NaN or inf (other dtypes: yes)."""
+    import numpy as np
+
+    if isinstance(value, dict):
+        return all(finite(v) for v in value.values())
+    array = np.asarray(value)
+    return array.dtype.kind not in "fc" or bool(np.isfinite(array).all())
+
+
+def non_finite_parameter(model: Any) -> str | None:
+    """The name of the first model parameter (policy, or normalization statistic) with NaN/inf."""
+    import torch
+
+    policy = getattr(model, "policy", None)
+    if isinstance(policy, torch.nn.Module):
+        with torch.no_grad():
+            for name, tensor in policy.named_parameters():
+                if not bool(torch.isfinite(tensor).all()):
+                    return f"the policy's parameter {name}"
+    vec_normalize = (
+        model.get_vec_normalize_env() if hasattr(model, "get_vec_normalize_env") else None
+    )
+    if vec_normalize is not None:
+        for label, rms in (
+            ("observation", vec_normalize.obs_rms),
+            ("return", vec_normalize.ret_rms),
+        ):
+            stats = rms.values() if isinstance(rms, dict) else [rms]
+            for one in stats:
+                if not (finite(one.mean) and finite(one.var)):
+                    return f"the {label} normalization statistics"
+    return None

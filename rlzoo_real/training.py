@@ -177,6 +177,12 @@ def parse_env_kwargs(args: TrainArgs) -> tuple[dict[str, Any], dict[str, Any]]:
 
 def _check_options(args: TrainArgs) -> None:
     """Options whose mistakes would otherwise surface late, as a traceback."""
+    if args.n_timesteps == 0 or args.n_timesteps < -1:  # -1: the entry's (or the run's) budget
+        raise UserError(
+            f"-n/--n-timesteps must be a positive number of steps, or -1 for the "
+            f"hyperparameter entry's n_timesteps (a resumed run: its own budget); got "
+            f"{args.n_timesteps}."
+        )
     if args.time_limit is not None and args.time_limit <= 0:
         raise UserError(f"--time-limit must be a positive number of hours, got {args.time_limit}.")
     if args.keep_checkpoints < 0:
@@ -363,6 +369,7 @@ def train(
             saved_args = {**dataclasses.asdict(prepared.args), "seed": prepared.seed}
             write_yaml_atomic(run.args_file, saved_args)
             write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
+            manifest["run_files"] = _digests(run.args_file, run.config_file)  # resume checks
             write_text_atomic(run.command_file, command + "\n")
             write_yaml_atomic(run.manifest_file, manifest)
             session = Session.build(prepared, run, stop, None, extra_callbacks)
@@ -374,6 +381,13 @@ def train(
         if on_start is not None:
             on_start(prepared, run)
         return session.learn(manifest)
+
+
+def _digests(*paths: Path) -> dict[str, str]:
+    """SHA-256 of files as written, so that resume can tell a damaged or edited one."""
+    import hashlib
+
+    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
 
 
 def _set_threads(num_threads: int, *, backend: str = "sb3") -> int:

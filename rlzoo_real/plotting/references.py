@@ -84,7 +84,9 @@ def load_references(path: Path | None = None) -> dict[str, Reference]:
     import yaml
 
     try:
-        data = yaml.safe_load(path.read_text())
+        from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+
+        data = safe_load(path.read_text())
     except OSError as exc:
         raise UserError(f"--references {str(path)!r}: cannot read it ({exc}).") from None
     except yaml.YAMLError as exc:

@@ -15,11 +15,14 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 
+from rlzoo_real.stopping import TrainingDiverged
+
 __all__ = ["TrialDiverged", "TrialReporter"]
 
 
-class TrialDiverged(Exception):
-    """Training produced NaN or infinite values: the trial is failed with this message."""
+#: Training produced NaN or infinite values: the trial is failed with this message. The same
+#: class as the train loop's own (a UserError), so a worker catches both alike.
+TrialDiverged = TrainingDiverged
 
 
 class TrialReporter(BaseCallback):

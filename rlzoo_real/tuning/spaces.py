@@ -222,7 +222,9 @@ def load_space(
 
     where = f"search space {str(path)!r}"
     try:
-        data = yaml.safe_load(Path(path).read_text())
+        from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+
+        data = safe_load(Path(path).read_text())
     except FileNotFoundError:
         raise UserError(f"--search-space {str(path)!r}: no such file.") from None
     except (OSError, UnicodeDecodeError) as exc:
