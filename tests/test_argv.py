@@ -208,3 +208,9 @@ def test_refused_zoo_flags_say_why_and_already_true_ones_are_accepted():
         "plot",
         "aggregate",
     ]
+
+
+def test_a_two_letter_word_is_a_prefix_of_a_single_dash_long_option(tiny_conf) -> None:
+    """argparse reads the Zoo's ``-c file`` as ``-conf file`` (the Zoo's own test_enjoy does)."""
+    words = translate_argv(GROUP, ["train", "-a", "ppo", "-e", "CartPole-v1", "-c", str(tiny_conf)])
+    assert words[words.index(str(tiny_conf)) - 1] in {"-conf", "--conf-file"}

@@ -60,20 +60,19 @@ def _looks_like_option(word: str) -> bool:
 def _resolve(word: str, table: dict[str, _Opt], where: str) -> str:
     """The full option string that ``word`` (a name, no ``=value``) stands for, or ``word``.
 
-    As argparse: an exact name wins; else a long option (``--x`` or a single-dash name longer
-    than one letter) is matched by the options whose name starts with it.
+    As argparse: an exact name wins; else the options whose name starts with ``word`` (a
+    two-character word such as ``-c`` only among the single-dash names: ``-conf``).
     """
     if word in table:
         return word
-    if len(word) <= 2:  # -n, -i: short options (click handles -n100 itself)
-        return word
-    candidates = sorted(
-        {opt.param: name for name, opt in table.items() if name.startswith(word)}.items()
-    )
+    fits = [name for name in table if name.startswith(word)]
+    if len(word) <= 2:  # -c: argparse takes it for a single-dash long option (-conf) it begins
+        fits = [name for name in fits if not name.startswith("--")]
+    candidates = sorted({table[name].param: name for name in fits}.items())
     if len(candidates) == 1:
         return candidates[0][1]
     if len(candidates) > 1:
-        names = ", ".join(sorted(name for name, opt in table.items() if name.startswith(word)))
+        names = ", ".join(sorted(fits))
         raise AmbiguousOption(
             f"{word} is ambiguous for '{where}': it is the beginning of {names}. Type more of "
             "the name (an abbreviation must fit one option only)."
