@@ -21,8 +21,6 @@ N_STEPS = 100
 N_TRIALS = 2
 N_JOBS = 1
 
-MISSING_OPTIMIZE = "issue 11: 'realzoo train -optimize' with the Zoo's tuning flags"
-
 EXPERIMENTS = {
     "ppo-CartPole-v1": ("ppo", "CartPole-v1"),
     "a2c-CartPole-v1": ("a2c", "CartPole-v1"),
@@ -66,7 +64,6 @@ def _trials(study_folder_parent) -> list[dict[str, str]]:
         return list(csv.DictReader(file))
 
 
-@pytest.mark.xfail(strict=True, reason=MISSING_OPTIMIZE)
 @pytest.mark.parametrize(("sampler", "pruner", "experiment"), _cases())
 def test_optimize(tmp_path, sampler, pruner, experiment):
     """tests/test_hyperparams_opt.py::test_optimize.
@@ -91,9 +88,6 @@ def test_optimize(tmp_path, sampler, pruner, experiment):
     assert len(trials) == N_TRIALS
 
 
-@pytest.mark.xfail(
-    strict=True, reason="issue 11: --optimization-log-path on train, refused with its reason"
-)
 def test_optimize_log_path_refused(tmp_path):
     """tests/test_hyperparams_opt.py::test_optimize_log_path, its --optimization-log-path.
 
@@ -112,7 +106,6 @@ def test_optimize_log_path_refused(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=MISSING_OPTIMIZE + " and --trial-id")
 def test_optimize_log_path(tmp_path):
     """tests/test_hyperparams_opt.py::test_optimize_log_path, less the flag refused above.
 
@@ -143,7 +136,6 @@ def test_optimize_log_path(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=True, reason=MISSING_OPTIMIZE + " and --max-total-trials")
 def test_multiple_workers(tmp_path):
     """tests/test_hyperparams_opt.py::test_multiple_workers (three commands, one SQLite study)."""
     optuna = pytest.importorskip("optuna")
