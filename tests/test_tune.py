@@ -357,6 +357,23 @@ def test_ctrl_c_stops_the_study_cleanly_and_keeps_finished_trials(tiny, processe
     assert len((folder / "trials.csv").read_text().splitlines()) == len(trials) + 1
 
 
+def test_a_signal_that_comes_as_a_trial_ends_still_stops_the_study(tiny, cli, monkeypatch):
+    """Ctrl-C while a trial's last files are written: that trial counts, no new one starts."""
+    from rlzoo_real.session import Session
+
+    save_final = Session._save_final
+
+    def save_then_ctrl_c(self: Session) -> None:
+        save_final(self)
+        os.kill(os.getpid(), signal.SIGINT)  # the training loop is over, its status decided
+
+    monkeypatch.setattr(Session, "_save_final", save_then_ctrl_c)
+    result = cli(*tune_args(tiny, "--n-trials", "3", "--no-plots"))
+    assert result.exit_code == 130, result.output
+    trials = load_trials(tiny["logs"] / "ppo" / "tune_CartPole-v1")
+    assert [t.state.name for t in trials] == ["COMPLETE"], result.output
+
+
 # -- bad input -------------------------------------------------------------------------------
 
 
