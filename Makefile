@@ -9,7 +9,7 @@ TORCH := torch==2.13.0
 
 # The suite runs on every core (pytest-xdist): one worker process per core, and
 # work stealing, so that an idle worker takes queued tests (slow ones included) from a
-# busy one instead of waiting for it at the end. `make test WORKERS=1` runs it serially.
+# busy one instead of waiting for it at the end. `make test WORKERS=0` runs it in one process.
 WORKERS ?= auto
 PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal
 
