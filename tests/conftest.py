@@ -153,7 +153,7 @@ def cli() -> Callable[..., object]:
     return invoke
 
 
-def run_realzoo(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_realzoo(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Run ``python -m rlzoo_real`` as a real process."""
     return subprocess.run(
         [sys.executable, "-m", "rlzoo_real", *map(str, args)],

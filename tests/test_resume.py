@@ -102,7 +102,7 @@ def test_killed_run_resumes_exactly(tiny_conf, tmp_path, algo, env, n, save_freq
         _train_command(algo, env, tiny_conf, whole, n, save_freq, eval_freq),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
     assert done.returncode == 0, done.stderr

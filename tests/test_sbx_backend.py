@@ -275,7 +275,7 @@ def _stop_resume_and_repeat(processes: Processes, tmp_path: Path, *extra: str) -
     resumed = run_realzoo("train", "--resume", first, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Note" not in resumed.stdout + resumed.stderr  # nothing inexact to report
-    again = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=300, check=False)
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=900, check=False)
     assert again.returncode == 0
     second = tmp_path / "logs" / "sac_sbx" / "Pendulum-v1_2"
     a, b = np.load(first / "evaluations.npz"), np.load(second / "evaluations.npz")

@@ -117,7 +117,7 @@ def tune_args(tiny: dict[str, Path], *extra: object) -> list[str]:
     ]
 
 
-def realzoo(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def realzoo(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rlzoo_real", *args],
         cwd=REPO,
