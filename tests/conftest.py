@@ -1,12 +1,21 @@
-"""Shared fixtures: the CLI as a user types it, and small hyperparameter files."""
+"""Shared fixtures: the CLI as a user types it, small hyperparameter files, and processes.
+
+Tests that start processes take the ``processes`` fixture, which reaps every one of them
+when the test ends, failed or not; tests that wait for another process use
+:func:`wait_for` (poll a condition with a generous deadline), never a fixed sleep.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any, TypeVar
 
 import pytest
 
@@ -38,6 +47,89 @@ Pendulum-v1:
 """
 
 
+T = TypeVar("T")
+
+#: Seconds a test waits for another process to reach a state (a busy machine is slow).
+WAIT_S = 240.0
+
+
+def wait_for(
+    condition: Callable[[], T],
+    what: str,
+    *,
+    timeout: float = WAIT_S,
+    process: subprocess.Popen[Any] | None = None,
+    interval: float = 0.1,
+) -> T:
+    """Poll ``condition`` until it returns something true, and return that.
+
+    Fails the test (naming ``what``) after ``timeout`` seconds, or at once when ``process``
+    ends first: then the condition can no longer come true.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if process is not None and process.poll() is not None:
+            raise AssertionError(f"the process ended (exit {process.returncode}) before {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"gave up after {timeout:.0f} s waiting for {what}")
+        time.sleep(interval)
+
+
+class Processes:
+    """Starts a test's processes and reaps them all at its end, also when the test fails.
+
+    Each process starts in a session of its own (a terminal's Ctrl-C reaches only pytest);
+    at the end one still running gets SIGTERM (so it stops its own workers), then, if it
+    has not ended within a minute, SIGKILL for its whole process group. Its pipes are
+    drained and closed: nothing is left to warn about later, in another test.
+    """
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[Any]] = []
+
+    def start(
+        self, command: Sequence[str | os.PathLike[str]], **kwargs: Any
+    ) -> subprocess.Popen[Any]:
+        kwargs["start_new_session"] = True  # reap() signals its process group
+        process = subprocess.Popen([str(word) for word in command], **kwargs)
+        self.started.append(process)
+        return process
+
+    def reap(self) -> None:
+        for process in self.started:
+            if process.poll() is None:
+                _signal_group(process, signal.SIGTERM, group=False)
+                try:
+                    process.communicate(timeout=60)
+                except subprocess.TimeoutExpired:
+                    _signal_group(process, signal.SIGKILL, group=True)
+                    process.communicate(timeout=60)
+            for stream in (process.stdin, process.stdout, process.stderr):
+                if stream is not None:
+                    stream.close()
+
+
+def _signal_group(process: subprocess.Popen[Any], signum: int, *, group: bool) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        if group:
+            os.killpg(process.pid, signum)  # its own session: the group id is its pid
+        else:
+            process.send_signal(signum)
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    """Start processes with ``processes.start([...], **popen_kwargs)``; all are reaped."""
+    started = Processes()
+    try:
+        yield started
+    finally:
+        started.reap()
+
+
 @pytest.fixture
 def tiny_conf(tmp_path: Path) -> Path:
     path = tmp_path / "tiny.yml"
@@ -61,7 +153,7 @@ def cli() -> Callable[..., object]:
     return invoke
 
 
-def run_realzoo(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+def run_realzoo(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Run ``python -m rlzoo_real`` as a real process."""
     return subprocess.run(
         [sys.executable, "-m", "rlzoo_real", *map(str, args)],

@@ -96,7 +96,7 @@ def test_bad_dropout_rate_is_a_user_error(cli, tmp_path):
 def test_killed_run_resumes_exactly(droq_conf, tmp_path):
     whole, killed = tmp_path / "whole", tmp_path / "killed"
     command = _train_command("droq", "Pendulum-v1", droq_conf, whole, 600, 200, 200)
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, done.stderr
     run = RunFolder(killed / "droq" / "Pendulum-v1_1", "Pendulum-v1")
     _kill_after_checkpoint(

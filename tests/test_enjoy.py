@@ -481,7 +481,7 @@ def test_record_mujoco_offscreen_in_a_fresh_process(tmp_path):
         env=env,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
     assert record.returncode == 0, record.stderr
@@ -512,7 +512,7 @@ def zoo_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
             [sys.executable, "-m", "rl_zoo3.train", *args, *common],
             capture_output=True,
             text=True,
-            timeout=300,
+            timeout=900,
             check=False,
         )
         assert done.returncode == 0, done.stderr[-3000:]

@@ -196,7 +196,7 @@ def test_a_gsde_configuration_learns_pendulum(tmp_path):
     result = run_realzoo(
         "train", "--preset", "gsde", "-a", "sac", "-e", "Pendulum-v1", "-n", "4000",
         "--eval-freq", "4000", "--eval-episodes", "10", "--seed", "0", "--verbose", "0",
-        "-f", tmp_path / "logs", cwd=tmp_path, timeout=240,
+        "-f", tmp_path / "logs", cwd=tmp_path, timeout=900,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     with np.load(tmp_path / "logs" / "sac" / "Pendulum-v1_1" / "evaluations.npz") as data:

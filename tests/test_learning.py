@@ -15,6 +15,7 @@ def _best_mean_eval(run_dir) -> float:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(2400)  # a full run: minutes on 2 idle cores, many more on a busy machine
 @pytest.mark.parametrize(
     ("algo", "env", "eval_freq", "goal"),
     [("ppo", "CartPole-v1", 10000, 500.0), ("sac", "Pendulum-v1", 2000, -200.0)],
@@ -37,7 +38,7 @@ def test_shipped_hyperparameters_reach_the_goal(tmp_path, algo, env, eval_freq, 
         "--verbose",
         "0",
         cwd=tmp_path,
-        timeout=900,
+        timeout=2300,
     )
     assert done.returncode == 0, done.stderr
     best = _best_mean_eval(tmp_path / algo / f"{env}_1")

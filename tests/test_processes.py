@@ -3,15 +3,15 @@
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import yaml
 
 from rlzoo_real.runs import RunFolder
+from tests.conftest import WAIT_S, wait_for
 
 
-def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path):
+def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path, processes):
     command = [
         sys.executable,
         "-m",
@@ -33,10 +33,10 @@ def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path):
         "0",
     ]
     procs = [
-        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        processes.start(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(8)
     ]
-    outputs = [p.communicate(timeout=300) for p in procs]
+    outputs = [p.communicate(timeout=2 * WAIT_S) for p in procs]
     assert [p.returncode for p in procs] == [0] * 8, outputs
     folders = sorted(p.name for p in (tmp_path / "ppo").iterdir())
     assert folders == sorted(f"CartPole-v1_{i}" for i in range(1, 9))
@@ -51,8 +51,8 @@ def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path):
         assert (tmp_path / "ppo" / folder / "CartPole-v1.zip").is_file()
 
 
-def test_ctrl_c_saves_the_model_and_says_how_to_resume(tiny_conf, tmp_path):
-    proc = subprocess.Popen(
+def test_ctrl_c_saves_the_model_and_says_how_to_resume(tiny_conf, tmp_path, processes):
+    proc = processes.start(
         [
             sys.executable,
             "-m",
@@ -80,14 +80,15 @@ def test_ctrl_c_saves_the_model_and_says_how_to_resume(tiny_conf, tmp_path):
         text=True,
     )
     monitor = tmp_path / "sac" / "Pendulum-v1_1" / "0.monitor.csv"
-    deadline = time.monotonic() + 120
     # wait until training is under way: two finished 200-step episodes in the monitor file
-    while time.monotonic() < deadline and proc.poll() is None:
-        if monitor.is_file() and len(monitor.read_text().splitlines()) >= 4:
-            break
-        time.sleep(0.2)
+    wait_for(
+        lambda: monitor.is_file() and len(monitor.read_text().splitlines()) >= 4,
+        "two finished episodes",
+        process=proc,
+        interval=0.2,
+    )
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=120)
+    out, err = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 130, (out, err)
     run = RunFolder(monitor.parent, "Pendulum-v1")
     assert str(run.final_model) in err

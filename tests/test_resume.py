@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from rlzoo_real.runs import RunFolder
-from tests.conftest import run_realzoo
+from tests.conftest import WAIT_S, run_realzoo, wait_for
 
 
 def _train_command(
@@ -60,18 +60,18 @@ def _train_command(
 
 def _kill_after_checkpoint(command: list[str], run: RunFolder, steps: int) -> None:
     """Start ``command``; SIGKILL it as soon as the index lists a checkpoint at >= ``steps``."""
+
+    def checkpointed() -> bool:
+        if not run.checkpoint_index.is_file():
+            return False
+        index = yaml.safe_load(run.checkpoint_index.read_text())
+        return any(c["steps"] >= steps for c in index["checkpoints"])
+
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 240
-    try:
-        while time.monotonic() < deadline:
-            assert proc.poll() is None, "the run ended before it could be killed"
-            if run.checkpoint_index.is_file():
-                index = yaml.safe_load(run.checkpoint_index.read_text())
-                if any(c["steps"] >= steps for c in index["checkpoints"]):
-                    break
-            time.sleep(0.02)
-        proc.kill()
+    try:  # reaped even when the wait fails
+        wait_for(checkpointed, f"a checkpoint at {steps} steps", process=proc, interval=0.02)
     finally:
+        proc.kill()
         proc.wait(timeout=60)
     assert proc.returncode == -signal.SIGKILL
 
@@ -102,7 +102,7 @@ def test_killed_run_resumes_exactly(tiny_conf, tmp_path, algo, env, n, save_freq
         _train_command(algo, env, tiny_conf, whole, n, save_freq, eval_freq),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -155,7 +155,7 @@ def test_kill_during_a_checkpoint_write_falls_back_to_the_previous_one(tmp_path)
         stderr=subprocess.DEVNULL,
     )
     # SIGKILL it while it writes the second checkpoint's replay buffer
-    deadline = time.monotonic() + 240
+    deadline = time.monotonic() + WAIT_S
     try:
         while time.monotonic() < deadline and proc.poll() is None:
             partial = (
@@ -447,9 +447,7 @@ def test_runs_table_tells_killed_runs_from_running_ones(tiny_conf, tmp_path):
     command = _train_command("sac", "Pendulum-v1", tiny_conf, tmp_path, 100000, 200, -1)
     proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and not run.checkpoint_index.is_file():
-            time.sleep(0.05)
+        wait_for(run.checkpoint_index.is_file, "the first checkpoint", process=proc)
         status, steps = run_status(run, read_run_manifest(run))
         assert status == "running" and steps is not None and steps >= 200
     finally:

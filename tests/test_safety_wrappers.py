@@ -451,7 +451,7 @@ def test_killed_run_with_action_filters_resumes_exactly(tmp_path):
         _train_command("sac", "Pendulum-v1", conf, whole, n, save_freq, eval_freq),
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
     assert done.returncode == 0, done.stderr

@@ -12,14 +12,13 @@ import re
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from tests.conftest import REPO, run_realzoo
+from tests.conftest import REPO, WAIT_S, Processes, run_realzoo, wait_for
 
 HAS_SBX = importlib.util.find_spec("sbx") is not None
 needs_sbx = pytest.mark.skipif(
@@ -250,7 +249,7 @@ def test_tune_two_trials(tmp_path):
     assert all(yaml.safe_load(p.read_text())["backend"] == "sbx" for p in trials)
 
 
-def _stop_resume_and_repeat(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
+def _stop_resume_and_repeat(processes: Processes, tmp_path: Path, *extra: str) -> tuple[Path, Path]:
     """SAC on sbx, 1000 steps: stopped by SIGINT after its 600-step checkpoint and resumed,
     then trained again uninterrupted. Returns the two run folders (resumed, uninterrupted)."""
     common = ["-n", "1000", "--save-freq", "100", "--eval-freq", "500", *extra]
@@ -259,15 +258,16 @@ def _stop_resume_and_repeat(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
         "--backend", "sbx", "--conf-file", str(_conf(tmp_path, "sac")), "-f",
         str(tmp_path / "logs"), "--seed", "5", "--eval-episodes", "1", "--verbose", "0", *common,
     ]  # fmt: skip
-    process = subprocess.Popen(command, cwd=tmp_path, stdout=subprocess.DEVNULL, text=True)
+    process = processes.start(command, cwd=tmp_path, stdout=subprocess.DEVNULL, text=True)
     index = tmp_path / "logs" / "sac_sbx" / "Pendulum-v1_1" / "checkpoints.yml"
-    deadline = time.monotonic() + 200
-    while time.monotonic() < deadline and process.poll() is None:
-        if index.is_file() and "steps: 600" in index.read_text():
-            break
-        time.sleep(0.2)
+    wait_for(
+        lambda: index.is_file() and "steps: 600" in index.read_text(),
+        "the 600-step checkpoint",
+        process=process,
+        interval=0.2,
+    )
     process.send_signal(signal.SIGINT)
-    assert process.wait(120) == 130
+    assert process.wait(WAIT_S) == 130
     first = tmp_path / "logs" / "sac_sbx" / "Pendulum-v1_1"
     stopped = yaml.safe_load((first / "Pendulum-v1" / "manifest.yml").read_text())
     assert stopped["status"] == "stopped" and stopped["num_timesteps"] < 1000
@@ -275,7 +275,7 @@ def _stop_resume_and_repeat(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
     resumed = run_realzoo("train", "--resume", first, cwd=tmp_path)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert "Note" not in resumed.stdout + resumed.stderr  # nothing inexact to report
-    again = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=300, check=False)
+    again = subprocess.run(command, cwd=tmp_path, capture_output=True, timeout=900, check=False)
     assert again.returncode == 0
     second = tmp_path / "logs" / "sac_sbx" / "Pendulum-v1_2"
     a, b = np.load(first / "evaluations.npz"), np.load(second / "evaluations.npz")
@@ -286,19 +286,19 @@ def _stop_resume_and_repeat(tmp_path: Path, *extra: str) -> tuple[Path, Path]:
 
 @needs_sbx
 @pytest.mark.slow
-def test_resume_after_sigint_is_exact(tmp_path):
-    _stop_resume_and_repeat(tmp_path)
+def test_resume_after_sigint_is_exact(tmp_path, processes):
+    _stop_resume_and_repeat(processes, tmp_path)
 
 
 @needs_sbx
 @pytest.mark.slow
-def test_resume_of_a_gsde_run_after_sigint_is_exact(tmp_path):
+def test_resume_of_a_gsde_run_after_sigint_is_exact(tmp_path, processes):
     """gSDE on JAX: the checkpoint keeps the policy's noise keys; same weights at the end."""
     from stable_baselines3.common.save_util import load_from_zip_file
 
     from rlzoo_real.runs import RunFolder
 
-    first, second = _stop_resume_and_repeat(tmp_path, "-params", "use_sde:True")
+    first, second = _stop_resume_and_repeat(processes, tmp_path, "-params", "use_sde:True")
     config = yaml.safe_load((first / "Pendulum-v1" / "config.yml").read_text())
     assert dict(config)["use_sde"] is True
     weights = []

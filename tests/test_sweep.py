@@ -11,6 +11,7 @@ from rlzoo_real.errors import UserError
 from rlzoo_real.runs import find_run_folders, read_run_args, read_run_manifest
 from rlzoo_real.sweep import expand_grid, make_jobs, parse_seeds, train_argv
 from rlzoo_real.training import TrainArgs
+from tests.conftest import WAIT_S, wait_for
 
 TINY = """\
 CartPole-v1:
@@ -210,25 +211,24 @@ def test_sweep_help_lists_the_grid_syntax(cli):
     )
 
 
-def test_ctrl_c_stops_the_jobs_and_the_next_sweep_resumes_them(tmp_path):
+def test_ctrl_c_stops_the_jobs_and_the_next_sweep_resumes_them(tmp_path, processes):
     import signal
     import subprocess
     import sys
-    import time
 
     (tmp_path / "tiny.yml").write_text(TINY)
     argv = [sys.executable, "-m", "rlzoo_real", "sweep", "--algos", "ppo", "--envs", "CartPole-v1",
             "--seeds", "0", "-f", "logs", "--conf-file", "tiny.yml", "-n", "6000",
             "--eval-freq", "2000", "--save-freq", "1000"]  # fmt: skip
-    sweep = subprocess.Popen(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    sweep = processes.start(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     log = tmp_path / "logs" / "sweep_logs" / "ppo_CartPole-v1_seed0.log"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "total_timesteps" not in (
-        log.read_text() if log.is_file() else ""
-    ):
-        time.sleep(0.1)
+    wait_for(
+        lambda: log.is_file() and "total_timesteps" in log.read_text(),
+        "the job's first training output",
+        process=sweep,
+    )
     sweep.send_signal(signal.SIGINT)
-    output = sweep.communicate(timeout=120)[0].decode()
+    output = sweep.communicate(timeout=WAIT_S)[0].decode()
     assert sweep.returncode == 130, output
     assert "STOPPED ppo CartPole-v1 seed 0 (exit 130)" in output
     assert "Run the same sweep again to resume" in output

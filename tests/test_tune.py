@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
+from tests.conftest import WAIT_S, wait_for
 from tests.tune_helpers import (
     TINY_PPO,
     load_trials,
     make_tiny,
     realzoo,
     start_realzoo,
+    trials_so_far,
     tune_args,
     wait_for_running_trial,
 )
@@ -293,29 +294,31 @@ def test_every_algorithm_tunes_end_to_end(algo_name, cli, tmp_path):
 # -- faults ----------------------------------------------------------------------------------
 
 
-def test_a_worker_killed_mid_trial_leaves_no_trial_running(tiny):
+def test_a_worker_killed_mid_trial_leaves_no_trial_running(tiny, processes):
     folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
-    proc = start_realzoo(*tune_args(tiny, "-n", "4096", "--n-trials", "3", "--n-workers", "2"))
-    victim = wait_for_running_trial(folder)
-    time.sleep(0.5)
-    os.kill(victim.user_attrs["pid"], signal.SIGKILL)
-    out, err = proc.communicate(timeout=240)
+    args = tune_args(tiny, "-n", "4096", "--n-trials", "3", "--n-workers", "2")
+    proc = start_realzoo(processes, *args)
+    victim = wait_for_running_trial(folder, proc)
+    pid = victim.user_attrs["pid"]
+    os.kill(pid, signal.SIGKILL)
+    out, err = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 1, out + err  # loud: a worker died
     assert "killed by SIGKILL" in err and "Traceback" not in err
     trials = {t.number: t for t in load_trials(folder)}
     assert all(t.state.name != "RUNNING" for t in trials.values())
-    killed = trials[victim.number]
-    assert killed.state.name == "FAIL"
+    # the trial the worker was running when it died (normally the victim itself)
+    (killed,) = [t for t in trials.values() if t.state.name == "FAIL"]
+    assert killed.user_attrs["pid"] == pid
     assert "killed by SIGKILL" in killed.user_attrs["fail_reason"]
     assert sum(t.state.name == "COMPLETE" for t in trials.values()) == 2  # the others finished
 
 
-def test_a_killed_study_is_cleaned_up_when_it_restarts(tiny):
+def test_a_killed_study_is_cleaned_up_when_it_restarts(tiny, processes):
     folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
-    proc = start_realzoo(*tune_args(tiny, "-n", "4096", "--n-trials", "2"))  # one process
-    victim = wait_for_running_trial(folder)
+    proc = start_realzoo(processes, *tune_args(tiny, "-n", "4096", "--n-trials", "2"))
+    victim = wait_for_running_trial(folder, proc)  # one process: no worker pool
     proc.send_signal(signal.SIGKILL)
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=WAIT_S)
     stuck = {t.number: t for t in load_trials(folder)}[victim.number]
     assert stuck.state.name == "RUNNING"  # nobody could clean up: the process is gone
     again = realzoo(
@@ -329,28 +332,46 @@ def test_a_killed_study_is_cleaned_up_when_it_restarts(tiny):
     assert all(t.state.name != "RUNNING" for t in trials.values())
 
 
-def test_ctrl_c_stops_the_study_cleanly_and_keeps_finished_trials(tiny):
+def test_ctrl_c_stops_the_study_cleanly_and_keeps_finished_trials(tiny, processes):
     folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
-    proc = start_realzoo(*tune_args(tiny, "-n", "2048", "--n-trials", "20", "--n-workers", "2"))
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if (folder / "study.log").is_file() and any(
-            t.state.name == "COMPLETE" for t in load_trials(folder)
-        ):
-            break
-        time.sleep(0.2)
+    args = tune_args(tiny, "-n", "2048", "--n-trials", "20", "--n-workers", "2")
+    proc = start_realzoo(processes, *args)
+    wait_for(
+        lambda: any(t.state.name == "COMPLETE" for t in trials_so_far(folder) or []),
+        "a finished trial",
+        process=proc,
+        interval=0.2,
+    )
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=WAIT_S)
     assert proc.returncode == 130, out + err
     assert "Stopped (SIGINT)" in err and "Traceback" not in err
     trials = load_trials(folder)
-    assert len(trials) < 20
+    states = [(t.number, t.state.name, t.user_attrs.get("fail_reason")) for t in trials]
+    assert len(trials) < 20, (states, err)
     assert all(t.state.name != "RUNNING" for t in trials)
     assert any(t.state.name == "COMPLETE" for t in trials)
     for trial in trials:
         if trial.state.name == "FAIL":
             assert trial.user_attrs["fail_reason"].startswith("interrupted (SIGINT)")
     assert len((folder / "trials.csv").read_text().splitlines()) == len(trials) + 1
+
+
+def test_a_signal_that_comes_as_a_trial_ends_still_stops_the_study(tiny, cli, monkeypatch):
+    """Ctrl-C while a trial's last files are written: that trial counts, no new one starts."""
+    from rlzoo_real.session import Session
+
+    save_final = Session._save_final
+
+    def save_then_ctrl_c(self: Session) -> None:
+        save_final(self)
+        os.kill(os.getpid(), signal.SIGINT)  # the training loop is over, its status decided
+
+    monkeypatch.setattr(Session, "_save_final", save_then_ctrl_c)
+    result = cli(*tune_args(tiny, "--n-trials", "3", "--no-plots"))
+    assert result.exit_code == 130, result.output
+    trials = load_trials(tiny["logs"] / "ppo" / "tune_CartPole-v1")
+    assert [t.state.name for t in trials] == ["COMPLETE"], result.output
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import WAIT_S
 from tests.tune_helpers import make_tiny, realzoo, start_realzoo, tune_args
 
 
@@ -44,31 +45,45 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    """``postgresql://`` URL of a throwaway server with an empty database ``realzoo``."""
+    """``postgresql://`` URL of a throwaway server with an empty database ``realzoo``.
+
+    One server per test process (each pytest-xdist worker starts its own, in its own
+    folder); the port is a free one, and if another process takes it between the choice
+    and the server's start, the server is started again on another.
+    """
     bin_dir = _pg_bin()
     if bin_dir is None:
         pytest.skip("PostgreSQL server binaries not found (.ci/run installs them: postgresql)")
     root = Path(tempfile.mkdtemp(prefix="realzoo-pg-"))  # /tmp: reachable by the postgres user
     if os.geteuid() == 0:
         shutil.chown(root, "postgres")
-    data, port = root / "data", _free_port()
+    data, log = root / "data", root / "server.log"
 
     def run(*command: str) -> None:
         subprocess.run(
             _as_server_user([str(bin_dir / command[0]), *command[1:]]),
             check=True,
             capture_output=True,
-            timeout=60,
+            timeout=120,
         )
 
-    run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
-    options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-    run("pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "start")
     try:
-        run("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "realzoo")
-        yield f"postgresql://postgres@127.0.0.1:{port}/realzoo"
+        run("initdb", "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync")
+        for attempt in range(5):
+            port = _free_port()
+            options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+            try:
+                run("pg_ctl", "-D", str(data), "-o", options, "-l", str(log), "-w", "start")
+                break
+            except subprocess.CalledProcessError:
+                if attempt == 4 or "could not bind" not in log.read_text(errors="replace"):
+                    raise
+        try:
+            run("createdb", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "realzoo")
+            yield f"postgresql://postgres@127.0.0.1:{port}/realzoo"
+        finally:
+            run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
     finally:
-        run("pg_ctl", "-D", str(data), "-m", "immediate", "stop")
         shutil.rmtree(root, ignore_errors=True)
 
 
@@ -90,18 +105,18 @@ def load_trials(url: str, name: str) -> list[Any]:
         close_storage(storage)
 
 
-def test_two_commands_with_worker_processes_share_a_postgresql_study(tiny, postgres_url):
+def test_two_commands_with_worker_processes_share_a_postgresql_study(tiny, postgres_url, processes):
     # trust authentication ignores the password: it is here to check that it is never shown
     url = postgres_url.replace("postgres@", "postgres:s3cret@")
     storage = ["--storage", url, "--study-name", "shared"]
     # as if on two machines, started at the same moment: the study is created once, and both
     # commands (one with two worker processes, one with one) work on it
     other_logs = tiny["logs"].parent / "other_machine"
-    a = start_realzoo(*tune_args(tiny, *storage, "--n-trials", "4", "--n-workers", "2"))
+    a = start_realzoo(processes, *tune_args(tiny, *storage, "--n-trials", "4", "--n-workers", "2"))
     b_args = [word.replace(str(tiny["logs"]), str(other_logs)) for word in tune_args(tiny)]
-    b = start_realzoo(*b_args, *storage, "--n-trials", "2")
-    out_a, err_a = a.communicate(timeout=240)
-    out_b, err_b = b.communicate(timeout=240)
+    b = start_realzoo(processes, *b_args, *storage, "--n-trials", "2")
+    out_a, err_a = a.communicate(timeout=WAIT_S)
+    out_b, err_b = b.communicate(timeout=WAIT_S)
     assert a.returncode == 0, out_a + err_a
     assert b.returncode == 0, out_b + err_b
     for out in (out_a, out_b):

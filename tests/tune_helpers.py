@@ -5,13 +5,12 @@ from __future__ import annotations
 import math
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback
 
-from tests.conftest import REPO
+from tests.conftest import REPO, Processes, wait_for
 
 #: A tiny PPO entry on CartPole-v1 (a trial of 512 steps takes well under a second).
 TINY_PPO = """\
@@ -62,12 +61,29 @@ class FailBySeed(BaseCallback):
 
 def load_trials(study_folder: Path, name: str | None = None) -> list[Any]:
     """The trials of the journal study in ``study_folder`` (its ``study.log``)."""
+    trials = trials_so_far(study_folder, name)
+    assert trials is not None, f"no study {name or study_folder.name} in {study_folder}"
+    return trials
+
+
+def trials_so_far(study_folder: Path, name: str | None = None) -> list[Any] | None:
+    """The trials of the study, or None while a running ``realzoo tune`` has not made it yet.
+
+    For polling: the journal file exists a moment before the study's first record (loading
+    the study then is a KeyError), and a record being appended is skipped until complete.
+    """
     import optuna
     from optuna.storages import JournalStorage
     from optuna.storages.journal import JournalFileBackend
 
-    storage = JournalStorage(JournalFileBackend(str(study_folder / "study.log")))
-    study = optuna.load_study(study_name=name or study_folder.name, storage=storage)
+    journal = study_folder / "study.log"
+    if not journal.is_file():
+        return None
+    storage = JournalStorage(JournalFileBackend(str(journal)))
+    try:
+        study = optuna.load_study(study_name=name or study_folder.name, storage=storage)
+    except KeyError:
+        return None
     return list(study.get_trials(deepcopy=False))
 
 
@@ -101,7 +117,7 @@ def tune_args(tiny: dict[str, Path], *extra: object) -> list[str]:
     ]
 
 
-def realzoo(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
+def realzoo(*args: str, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "rlzoo_real", *args],
         cwd=REPO,
@@ -112,8 +128,9 @@ def realzoo(*args: str, timeout: float = 240) -> subprocess.CompletedProcess[str
     )
 
 
-def start_realzoo(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(
+def start_realzoo(processes: Processes, *args: str) -> subprocess.Popen[str]:
+    """``python -m rlzoo_real ARGS`` started (reaped by the ``processes`` fixture)."""
+    return processes.start(
         [sys.executable, "-m", "rlzoo_real", *args],
         cwd=REPO,
         stdout=subprocess.PIPE,
@@ -122,17 +139,13 @@ def start_realzoo(*args: str) -> subprocess.Popen[str]:
     )
 
 
-def wait_for_running_trial(folder: Path, *, timeout: float = 120) -> object:
-    """A trial RUNNING for a moment in the study's journal (its pid recorded)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if (folder / "study.log").is_file():
-            running = [
-                t
-                for t in load_trials(folder)
-                if t.state.name == "RUNNING" and "pid" in t.user_attrs and "config" in t.user_attrs
-            ]
-            if running:
-                return running[0]
-        time.sleep(0.2)
-    raise AssertionError("no trial started")
+def wait_for_running_trial(folder: Path, process: subprocess.Popen[str]) -> Any:
+    """A trial RUNNING in the study's journal with its worker's pid recorded."""
+
+    def running() -> Any:
+        for trial in trials_so_far(folder) or []:
+            if trial.state.name == "RUNNING" and {"pid", "config"} <= trial.user_attrs.keys():
+                return trial
+        return None
+
+    return wait_for(running, f"a running trial in {folder}", process=process, interval=0.2)

@@ -291,6 +291,8 @@ class _Objective:
             trial.set_user_attr("best_mean_reward", max(reporter.values))
         if result.status == "stopped":
             self.stop.set(result.stop_reason or "stopped", result.exit_code or 130)
+        elif result.stop_reason is not None:  # a signal as it ended: it counts, no new one starts
+            self.stop.set(result.stop_reason, 143 if result.stop_reason == "SIGTERM" else 130)
         if result.status == "stopped" or reporter.interrupted:
             reason = result.stop_reason or self.stop.reason
             self._fail(trial, f"interrupted ({reason}) at step {result.num_timesteps}")
