@@ -691,22 +691,26 @@ def _check_model_values(algo: AlgoSpec, kwargs: dict[str, Any], at: Any) -> dict
     """
     annotations = algo.annotations()
     result = dict(kwargs)
-    for key, value in kwargs.items():
+    for key, given in kwargs.items():
+        value = given
         kinds = _annotation_kinds(annotations.get(key))
         if kinds and "int" in kinds and "float" not in kinds:
-            value = _whole(value) if not isinstance(value, list) else value
+            value = _whole(value)
         if key == "train_freq" and isinstance(value, list | tuple) and value:
             value = (_whole(value[0]), *value[1:])
         rule = _VALUE_RULES.get(key)
         if key == "batch_size" and algo.name in _MIN_BATCH_2:
             rule = _at_least(2)
-        ok = rule[0](value) if rule is not None else _matches(value, kinds)
-        if rule is not None and kinds and value is None and "None" in kinds:
+        if key == "ent_coef" and kinds is not None and "str" not in kinds:  # on-policy: a number
+            rule = ((lambda v: _is_number(v) and v >= 0), "a non-negative number")
+        if value is None and kinds and "None" in kinds:
             ok = True
+        else:
+            ok = _matches(value, kinds) and (rule is None or rule[0](value))
         if not ok:
             accepted = rule[1] if rule is not None else _describe(kinds)
             raise UserError(
-                f"{at(key)}: {value!r} is not accepted by {algo.name}; {key} takes {accepted}."
+                f"{at(key)}: {given!r} is not accepted by {algo.name}; {key} takes {accepted}."
             )
         result[key] = value
     return result
