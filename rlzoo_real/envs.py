@@ -237,7 +237,11 @@ class EnvMaker:
             override_existing=not self.append,
             **extra,
         )
-        return self.wrappers(env) if self.wrappers is not None else env
+        try:
+            return self.wrappers(env) if self.wrappers is not None else env
+        except BaseException:
+            env.close()  # the Monitor's file
+            raise
 
 
 def _monitor_lacks_column(monitor_dir: Path | None) -> bool:

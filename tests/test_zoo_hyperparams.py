@@ -12,7 +12,7 @@ reason and fails on an entry that fits none of them.
 
 How the test stays cheap and still meaningful: the entry's values are all kept (network sizes,
 buffer sizes, n_envs, schedules, normalization, wrappers, noise), except three that only set
-how long the run lasts: episodes end after 50 steps (``max_episode_steps`` through the env's
+how long the run lasts: episodes end after 20 steps (``max_episode_steps`` through the env's
 ``gym.make``), off-policy algorithms start learning after at most 64 steps, and on-policy
 rollouts collect at most 256 transitions (``n_steps`` lowered, ``batch_size`` capped to the
 rollout). The budget is then chosen so that every entry does at least one gradient update
@@ -36,7 +36,7 @@ import pytest
 import yaml
 
 #: max steps per episode during the test (keeps episode-based updates and ARS cheap)
-EPISODE_STEPS = 50
+EPISODE_STEPS = 20
 #: off-policy algorithms learn after at most this many steps
 LEARNING_STARTS = 64
 #: on-policy rollouts collect at most this many transitions (n_steps * n_envs)
@@ -51,6 +51,22 @@ ZOO_BROKEN = {
     # this fallback entry with a KeyError.
     ("ppo_lstm", "default"): "'MlpPolicy' is not a policy of ppo_lstm",
 }
+
+
+def _needs_missing_package(algo_name: str, key: str) -> str | None:
+    """A package the entry's own wrappers need that is not installed (its env exists here)."""
+    from rlzoo_real.wrappers import ZOO_ALIASES
+
+    entry = yaml.safe_load((ZOO_DIR / f"{algo_name}.yml").read_text())[key] or {}
+    wrappers = entry.get("env_wrapper") or []
+    for item in wrappers if isinstance(wrappers, list) else [wrappers]:
+        path = next(iter(item)) if isinstance(item, dict) else str(item)
+        top = ZOO_ALIASES.get(path, path).split(".")[0]
+        if _missing(top):
+            return f"package {top} (for the wrapper {path}), not published or not installed"
+        if "ResizeObservation" in path and _missing("cv2"):
+            return "opencv (cv2), which gymnasium's ResizeObservation needs"
+    return None
 
 
 def _zoo_entries() -> Iterator[tuple[str, str]]:
@@ -172,12 +188,16 @@ def _updates(model: Any) -> int:
     return int(model.num_timesteps > 0)
 
 
-@pytest.mark.filterwarnings(
+#: warnings that the Zoo's own entries cause, named one by one
+ZOO_WARNINGS = pytest.mark.filterwarnings(
     # gymnasium 1.x still registers the MuJoCo v4 envs the Zoo tuned, and says they are old
     "ignore:.*is out of date. You should consider upgrading to version `v5`:DeprecationWarning",
     # the Zoo's large replay buffers (1e6) are allocated lazily; SB3 compares them with free RAM
     "ignore:This system does not have apparently enough memory:UserWarning",
 )
+
+
+@ZOO_WARNINGS
 @pytest.mark.parametrize(("algo_name", "key"), ENTRIES, ids=[f"{a}-{k}" for a, k in ENTRIES])
 def test_zoo_entry_trains(algo_name: str, key: str, tmp_path: Path) -> None:
     from rlzoo_real.algos import get_algo
@@ -203,6 +223,14 @@ def test_zoo_entry_trains(algo_name: str, key: str, tmp_path: Path) -> None:
 
     # unchanged entry: resolves, and the algorithm accepts every value
     spec, notice = resolve_run_spec(algo, env_id, table=table, source=source)
+    missing = _needs_missing_package(algo_name, key)
+    if missing is not None:  # not skipped: building its env must fail for that reason alone
+        import gymnasium as gym
+
+        word = "cv2" if "cv2" in missing else missing.split()[1]
+        with pytest.raises((UserError, gym.error.DependencyNotInstalled), match=word):
+            make_vec_env_for(spec, n_envs=1, seed=0, env_kwargs={}).close()
+        return
     assert (notice is None) == (key != "default")
     overrides, budget = _cheap_overrides(algo, table[key] or {})
     spec, _ = resolve_run_spec(
@@ -222,6 +250,7 @@ def test_zoo_entry_trains(algo_name: str, key: str, tmp_path: Path) -> None:
     assert sorted(tmp_path.glob("*.monitor.csv")), "the training envs wrote no monitor file"
 
 
+@ZOO_WARNINGS
 def test_zoo_entries_summary(capsys: pytest.CaptureFixture[str]) -> None:
     """Counts entries per outcome; every skip must be an env that cannot exist here."""
     outcomes: collections.Counter[str] = collections.Counter()
@@ -229,6 +258,8 @@ def test_zoo_entries_summary(capsys: pytest.CaptureFixture[str]) -> None:
         _, reason = _target_env(algo_name, key)
         if reason is not None:
             outcomes[f"skipped: {reason}"] += 1
+        elif (needs := _needs_missing_package(algo_name, key)) is not None:
+            outcomes[f"resolved; env build refused, needs {needs}"] += 1
         elif (algo_name, key) in ZOO_BROKEN:
             outcomes["refused with realzoo's error (the Zoo cannot run it either)"] += 1
         else:
@@ -364,4 +395,23 @@ def test_refused_values_name_entry_key_value_and_what_is_accepted(
     assert f"{conf} [CartPole-v1]" in message
     for fragment in fragments:
         assert fragment in message, message
+    assert ("(set by -params)" in message) == (where == "params")
     assert not logs.exists() or not list(logs.rglob("*")), "a run folder was left behind"
+
+
+def test_search_space_files_read_yaml11_numbers(tmp_path):
+    from rlzoo_real.algos import get_algo
+    from rlzoo_real.tuning.spaces import load_space
+
+    path = tmp_path / "space.yml"
+    path.write_text(
+        "learning_rate: {low: 1e-5, high: 1e-3, scale: log}\n"
+        "buffer_size: {low: 1e4, high: 1.0e6, type: int}\n"
+        "gamma: {choices: [9.9e-1, 0.999]}\n"
+    )
+    space = load_space(get_algo("dqn"), path)
+    params = {p.name: p for p in space.params}
+    assert (params["learning_rate"].low, params["learning_rate"].high) == (1e-5, 1e-3)
+    assert (params["buffer_size"].low, params["buffer_size"].high) == (10_000, 1_000_000)
+    assert params["buffer_size"].kind == "int" and type(params["buffer_size"].low) is int
+    assert params["gamma"].choices == (0.99, 0.999)
