@@ -570,9 +570,9 @@ def _policy_name(value: Any, algo: AlgoSpec, where: str) -> str:
     if "." not in value:
         return value
     if algo.run_backend != "sb3":
-        aliases = ", ".join(sorted(algo.policy_aliases()))
+        known = ", ".join(sorted(algo.policy_aliases()))
         raise UserError(
-            f"{where}: {value!r}: with --backend sbx, policy takes one of the names {aliases}."
+            f"{where}: {value!r}: with --backend sbx, policy takes one of the names {known}."
         )
     aliases = algo.policy_aliases()
     listing = ", ".join(sorted(aliases))
