@@ -197,6 +197,7 @@ ZOO_WARNINGS = pytest.mark.filterwarnings(
 )
 
 
+@pytest.mark.slow  # all entries together: several CPU minutes (each a second or two, a few more)
 @ZOO_WARNINGS
 @pytest.mark.parametrize(("algo_name", "key"), ENTRIES, ids=[f"{a}-{k}" for a, k in ENTRIES])
 def test_zoo_entry_trains(algo_name: str, key: str, tmp_path: Path) -> None:
