@@ -69,6 +69,14 @@ class AlgoSpec:
         """Names of keyword arguments the algorithm's constructor accepts (besides policy, env)."""
         return _init_parameters(self.target)
 
+    def annotations(self) -> dict[str, Any]:
+        """The constructor's type annotations by keyword (what a hyperparameter value may be)."""
+        return _init_annotations(self.target)
+
+    def policy_aliases(self) -> dict[str, Any]:
+        """The algorithm's policy names (``MlpPolicy``, ...) and the classes they stand for."""
+        return dict(getattr(self.load_class(), "policy_aliases", {}) or {})
+
 
 @cache
 def _import_target(target: str) -> Any:
@@ -85,6 +93,16 @@ def _init_parameters(target: str) -> tuple[str, ...]:
         for name, p in signature.parameters.items()
         if name not in skip and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
     )
+
+
+@cache
+def _init_annotations(target: str) -> dict[str, Any]:
+    signature = inspect.signature(_import_target(target).__init__)
+    return {
+        name: p.annotation
+        for name, p in signature.parameters.items()
+        if p.annotation is not inspect.Parameter.empty
+    }
 
 
 _DISCRETE = frozenset({"Discrete"})

@@ -23,6 +23,7 @@ from rlzoo_real.literals import (
     KNOWN_NAMES,
     KnownName,
     ValueParseError,
+    coerce_yaml_numbers,
     contains_known_name,
     format_value,
     parse_value,
@@ -53,6 +54,8 @@ SPECIAL_KEYS = frozenset(
         "callback",
         "noise_type",
         "noise_std",
+        "env_kwargs",
+        "monitor_kwargs",
     }
 )
 #: Keys set from the command line, never from a hyperparameter entry.
@@ -64,10 +67,14 @@ _CLI_KEYS = {
     "env": "--env",
 }
 #: Keys whose string values are read with the safe parser (the Zoo writes them as strings).
-_PARSED_KEYS = frozenset({"policy_kwargs", "replay_buffer_kwargs", "normalize"})
+_PARSED_KEYS = frozenset(
+    {"policy_kwargs", "replay_buffer_kwargs", "normalize", "env_kwargs", "monitor_kwargs"}
+)
 _NOISE_TYPES = ("normal", "ornstein-uhlenbeck")
 _LIN = re.compile(r"^lin_([-+0-9.eE]+)$")
-_FALLBACKS = ("atari", "defaults")
+#: fallback entries, in order: ``atari`` for Atari envs, then ``default`` (the RL Zoo's
+#: spelling) or ``defaults`` (realzoo's)
+_FALLBACKS = ("atari", "default", "defaults")
 
 
 @dataclass(frozen=True)
@@ -109,6 +116,8 @@ class RunSpec:
         model_kwargs: keyword arguments for the algorithm class (may hold schedules and
             :class:`~rlzoo_real.literals.KnownName` objects; see ``literals.materialize``).
         backend: ``sb3`` (PyTorch) or ``sbx`` (JAX), see :func:`rlzoo_real.algos.get_algo`.
+        env_kwargs: the entry's ``env_kwargs`` (``--env-kwargs`` replaces them, as in the Zoo).
+        monitor_kwargs: keyword arguments for each env's ``Monitor`` (``info_keywords``, ...).
     """
 
     algo: str
@@ -126,6 +135,8 @@ class RunSpec:
     action_noise: tuple[str, float] | None
     model_kwargs: Mapping[str, Any]
     backend: str = "sb3"
+    env_kwargs: Mapping[str, Any] = field(default_factory=dict)
+    monitor_kwargs: Mapping[str, Any] = field(default_factory=dict)
 
 
 def bundled_hyperparams_dir() -> Path:
@@ -265,19 +276,37 @@ def resolve_run_spec(
     """
     entry_key, notice = _select_entry(table, env_id, source, is_atari)
     where = f"{source} [{entry_key}]"
-    merged: dict[str, Any] = {k: to_plain(v) for k, v in (table[entry_key] or {}).items()}
+    entry = table[entry_key] or {}
+    if not isinstance(entry, Mapping):
+        raise UserError(
+            f"{where}: an entry must map hyperparameter names to values, got {entry!r}."
+        )
+    merged: dict[str, Any] = {k: coerce_yaml_numbers(to_plain(v)) for k, v in entry.items()}
     for key, value in (overrides or {}).items():
         merged[key] = _plain_override(key, value)
     if n_timesteps is not None and n_timesteps > 0:
         merged["n_timesteps"] = int(n_timesteps)
     _check_keys(merged, algo, where)
-    return _interpret(algo, env_id, merged, where), notice
+    return _interpret(algo, env_id, merged, where, set(overrides or {})), notice
 
 
 def _plain_override(key: str, value: Any) -> Any:
     if key in _PARSED_KEYS and contains_known_name(value):
         return format_value(value)
-    return to_plain(value)
+    return coerce_yaml_numbers(to_plain(value))
+
+
+def effective_env_kwargs(
+    spec: RunSpec, cli_env_kwargs: Mapping[str, Any], cli_eval_env_kwargs: Mapping[str, Any]
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The env kwargs of training and of evaluation, merged as the RL Zoo merges them.
+
+    ``--env-kwargs`` replaces the entry's ``env_kwargs`` as a whole (the Zoo does not mix the
+    two); evaluation envs get ``--eval-env-kwargs`` when given, else the training env kwargs.
+    """
+    env_kwargs = dict(cli_env_kwargs) if cli_env_kwargs else dict(spec.env_kwargs)
+    eval_env_kwargs = dict(cli_eval_env_kwargs) if cli_eval_env_kwargs else env_kwargs
+    return env_kwargs, eval_env_kwargs
 
 
 def _select_entry(
@@ -296,7 +325,8 @@ def _select_entry(
     envs = sorted(k for k in table if k not in _FALLBACKS)
     listing = ", ".join(envs) if envs else "(none)"
     raise UserError(
-        f"{source} has no entry for {env_id!r} and no 'defaults' entry to fall back on."
+        f"{source} has no entry for {env_id!r} and no 'default' (or 'defaults') entry to "
+        "fall back on."
         f"{suggest(env_id, envs)} Entries in that file: {listing}. Add an entry for {env_id}, "
         "or pass your own file with --conf-file."
     )
@@ -339,48 +369,66 @@ def _no_sde_message(algo: AlgoSpec, key: str, where: str) -> str:
     )
 
 
-def _interpret(algo: AlgoSpec, env_id: str, merged: dict[str, Any], where: str) -> RunSpec:
+def _interpret(
+    algo: AlgoSpec, env_id: str, merged: dict[str, Any], where: str, from_cli: set[str]
+) -> RunSpec:
+    def at(key: str) -> str:  # where a value came from, for messages
+        return f"{where}, {key} (set by -params)" if key in from_cli else f"{where}, {key}"
+
     model_kwargs = {
-        key: _interpret_value(key, value, where)
+        key: _interpret_value(key, value, at(key))
         for key, value in merged.items()
         if key not in SPECIAL_KEYS
     }
     for key in ("policy_kwargs", "replay_buffer_kwargs"):
         if key in model_kwargs and not isinstance(model_kwargs[key], dict):
-            raise UserError(
-                f"{where}: {key} must be a mapping such as dict(...), got {merged[key]!r}."
-            )
+            raise UserError(f"{at(key)}: must be a mapping such as dict(...), got {merged[key]!r}.")
+    model_kwargs = _check_model_values(algo, model_kwargs, at)
 
-    normalize = _normalize_kwargs(merged.get("normalize", False), merged, where)
-    frame_stack = merged.get("frame_stack")
+    normalize = _normalize_kwargs(merged.get("normalize", False), merged, at("normalize"))
+    frame_stack = _whole(merged.get("frame_stack"))
     if frame_stack is not None and (not _is_int(frame_stack) or frame_stack < 1):
-        raise UserError(f"{where}: frame_stack must be a positive integer, got {frame_stack!r}.")
+        raise UserError(
+            f"{at('frame_stack')}: {merged['frame_stack']!r} is not accepted; frame_stack takes "
+            "a positive integer (the number of stacked observations, e.g. 4)."
+        )
 
     action_noise = None
-    if "noise_type" in merged or "noise_std" in merged:
-        noise_type = merged.get("noise_type", "normal")
+    if merged.get("noise_type") is not None:
+        noise_type = str(merged["noise_type"]).strip()
         noise_std = merged.get("noise_std", 0.1)
         if noise_type not in _NOISE_TYPES:
             raise UserError(
-                f"{where}: unknown noise_type {noise_type!r}; accepted: {', '.join(_NOISE_TYPES)}."
+                f"{at('noise_type')}: unknown noise_type {noise_type!r}; accepted: "
+                f"{', '.join(_NOISE_TYPES)} (or leave noise_type out for no action noise)."
             )
-        if not isinstance(noise_std, int | float) or noise_std < 0:
-            raise UserError(f"{where}: noise_std must be a non-negative number, got {noise_std!r}.")
+        if not _is_number(noise_std) or noise_std < 0:
+            raise UserError(
+                f"{at('noise_std')}: {noise_std!r} is not accepted; noise_std takes a "
+                "non-negative number (the standard deviation of the action noise, e.g. 0.1)."
+            )
         if not algo.off_policy:
-            raise UserError(f"{where}: noise_type/noise_std apply to off-policy algorithms only.")
-        action_noise = (str(noise_type), float(noise_std))
+            raise UserError(
+                f"{at('noise_type')}: noise_type/noise_std apply to off-policy algorithms only "
+                f"({algo.name} explores through its policy); remove them from the entry."
+            )
+        action_noise = (noise_type, float(noise_std))
 
-    n_envs = merged.get("n_envs", 1)
+    n_envs = _whole(merged.get("n_envs", 1))
     n_timesteps = merged.get("n_timesteps")
     if not _is_int(n_envs) or n_envs < 1:
-        raise UserError(f"{where}: n_envs must be a positive integer, got {n_envs!r}.")
+        raise UserError(
+            f"{at('n_envs')}: {merged.get('n_envs')!r} is not accepted; n_envs takes a positive "
+            "integer (the number of training envs)."
+        )
     if n_timesteps is None:
         raise UserError(f"{where}: n_timesteps is missing; set it in the entry or pass -n STEPS.")
-    if not isinstance(n_timesteps, int | float) or n_timesteps <= 0:
-        raise UserError(f"{where}: n_timesteps must be a positive number, got {n_timesteps!r}.")
-    policy = merged.get("policy", "MlpPolicy")
-    if not isinstance(policy, str):
-        raise UserError(f"{where}: policy must be a policy name such as MlpPolicy, got {policy!r}.")
+    if not _is_number(n_timesteps) or n_timesteps <= 0:
+        raise UserError(
+            f"{at('n_timesteps')}: {n_timesteps!r} is not accepted; n_timesteps takes a positive "
+            "number of environment steps (e.g. 1e6 or !!float 1e6)."
+        )
+    policy = _policy_name(merged.get("policy", "MlpPolicy"), algo, at("policy"))
 
     return RunSpec(
         algo=algo.name,
@@ -398,6 +446,8 @@ def _interpret(algo: AlgoSpec, env_id: str, merged: dict[str, Any], where: str) 
         action_noise=action_noise,
         model_kwargs=model_kwargs,
         backend=algo.run_backend,
+        env_kwargs=_kwargs_mapping(merged.get("env_kwargs"), "env_kwargs", at("env_kwargs")),
+        monitor_kwargs=_monitor_kwargs(merged.get("monitor_kwargs"), at("monitor_kwargs")),
     )
 
 
@@ -405,16 +455,27 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _whole(value: Any) -> Any:
+    """``1e6`` and ``1.0e6`` as the integer they stand for (YAML writes them as floats)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def _interpret_value(key: str, value: Any, where: str) -> Any:
     if key in _PARSED_KEYS and isinstance(value, str):
         try:
-            return parse_value(value)
+            return coerce_yaml_numbers(parse_value(value))
         except ValueParseError as exc:
-            raise UserError(f"{where}: {key}: {exc}") from None
+            raise UserError(f"{where}: {exc}") from None
     if key.endswith("_class") and isinstance(value, str):
         if value not in KNOWN_NAMES:
             raise UserError(
-                f"{where}: {key} {value!r} is not a known class.{suggest(value, KNOWN_NAMES)} "
+                f"{where}: {value!r} is not a known class.{suggest(value, KNOWN_NAMES)} "
                 f"Accepted: {', '.join(sorted(n for n in KNOWN_NAMES if '.' not in n))}."
             )
         return KnownName(value)
@@ -423,7 +484,7 @@ def _interpret_value(key: str, value: Any, where: str) -> Any:
             return LinearSchedule(float(match.group(1)))
         except ValueError:
             raise UserError(
-                f"{where}: {key}: {value!r} is not a valid lin_<number> schedule."
+                f"{where}: {value!r} is not a valid lin_<number> schedule (e.g. lin_3e-4)."
             ) from None
     return value
 
@@ -431,9 +492,9 @@ def _interpret_value(key: str, value: Any, where: str) -> Any:
 def _normalize_kwargs(value: Any, merged: Mapping[str, Any], where: str) -> dict[str, Any] | None:
     if isinstance(value, str):
         try:
-            value = parse_value(value)
+            value = coerce_yaml_numbers(parse_value(value))
         except ValueParseError as exc:
-            raise UserError(f"{where}: normalize: {exc}") from None
+            raise UserError(f"{where}: {exc}") from None
     if value is False or value is None:
         return None
     if value is True:
@@ -445,9 +506,280 @@ def _normalize_kwargs(value: Any, merged: Mapping[str, Any], where: str) -> dict
             f"{where}: normalize must be true/false or a dict of VecNormalize arguments such as "
             f'"dict(norm_obs=True, norm_reward=False)", got {value!r}.'
         )
-    if "gamma" in merged and "gamma" not in kwargs:
-        kwargs["gamma"] = merged["gamma"]  # discount the reward normalization like the algorithm
+    if "gamma" in merged:  # as the Zoo: reward normalization discounts like the algorithm
+        kwargs["gamma"] = merged["gamma"]
     return kwargs
+
+
+def _kwargs_mapping(value: Any, key: str, where: str) -> dict[str, Any]:
+    """``env_kwargs``/``monitor_kwargs``: a mapping, or a string the safe parser reads as one."""
+    if value is None:
+        return {}
+    if isinstance(value, str):
+        try:
+            value = coerce_yaml_numbers(parse_value(value))
+        except ValueParseError as exc:
+            raise UserError(f"{where}: {exc}") from None
+    if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+        raise UserError(
+            f"{where}: {value!r} is not accepted; {key} takes a mapping of keyword arguments, "
+            'e.g. {g: 9.8} in YAML or "dict(g=9.8)".'
+        )
+    return dict(value)
+
+
+#: the keywords of Stable-Baselines3's Monitor that an entry may set
+_MONITOR_KEYS = ("info_keywords", "reset_keywords", "allow_early_resets")
+
+
+def _monitor_kwargs(value: Any, where: str) -> dict[str, Any]:
+    kwargs = _kwargs_mapping(value, "monitor_kwargs", where)
+    for key, item in kwargs.items():
+        if key not in _MONITOR_KEYS:
+            raise UserError(
+                f"{where}: {key!r} is not accepted.{suggest(key, _MONITOR_KEYS)} monitor_kwargs "
+                f"takes {', '.join(_MONITOR_KEYS)} (realzoo sets the Monitor's file itself)."
+            )
+        if key == "allow_early_resets":
+            if not isinstance(item, bool):
+                raise UserError(f"{where}: allow_early_resets takes true or false, got {item!r}.")
+        elif not isinstance(item, list | tuple) or not all(isinstance(k, str) for k in item):
+            raise UserError(
+                f"{where}: {key} takes a list of info keys such as [is_success], got {item!r}."
+            )
+        else:
+            kwargs[key] = tuple(item)
+    return kwargs
+
+
+#: packages whose policy classes a dotted ``policy`` may name (mapped to the algorithm's names)
+_POLICY_PACKAGES = ("stable_baselines3", "sb3_contrib")
+
+
+def _policy_name(value: Any, algo: AlgoSpec, where: str) -> str:
+    """The policy name for ``value``: a name as is, a dotted SB3 class path mapped to its name.
+
+    The RL Zoo imports any dotted path; realzoo maps the classes of Stable-Baselines3 and
+    sb3-contrib (``stable_baselines3.ppo.MlpPolicy``) to the algorithm's own name for them and
+    imports nothing else named in a file.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise UserError(
+            f"{where}: {value!r} is not accepted; policy takes a policy name such as MlpPolicy "
+            "or a dotted Stable-Baselines3 class path such as stable_baselines3.ppo.MlpPolicy."
+        )
+    value = value.strip()
+    if "." not in value:
+        return value
+    if algo.run_backend != "sb3":
+        known = ", ".join(sorted(algo.policy_aliases()))
+        raise UserError(
+            f"{where}: {value!r}: with --backend sbx, policy takes one of the names {known}."
+        )
+    aliases = algo.policy_aliases()
+    listing = ", ".join(sorted(aliases))
+    module_name, _, attr = value.rpartition(".")
+    if module_name.split(".")[0] not in _POLICY_PACKAGES:
+        raise UserError(
+            f"{where}: {value!r} is not accepted: realzoo does not import classes named in a "
+            "hyperparameter file; a dotted policy must be a Stable-Baselines3 or sb3-contrib "
+            f"policy class of {algo.name} (e.g. stable_baselines3.ppo.MlpPolicy), or give one "
+            f"of its names: {listing}."
+        )
+    try:
+        cls = getattr(importlib.import_module(module_name), attr, None)
+    except ImportError:
+        cls = None
+    names = [name for name, target in aliases.items() if target is cls]
+    if cls is None or not names:
+        raise UserError(
+            f"{where}: {value!r} is not a policy class of {algo.name}. Its policies: {listing} "
+            f"(as names, or as their dotted Stable-Baselines3 paths)."
+        )
+    return names[0]
+
+
+#: an integer (or an int-valued float such as 1e6) >= the bound
+def _at_least(bound: int) -> tuple[Any, str]:
+    return (lambda v: _is_int(v) and v >= bound), f"an integer >= {bound}"
+
+
+def _in_range(low: float, high: float) -> tuple[Any, str]:
+    return (lambda v: _is_number(v) and low <= v <= high), f"a number between {low} and {high}"
+
+
+def _positive_or_schedule(v: Any) -> bool:
+    if isinstance(v, LinearSchedule):
+        return v.initial >= 0
+    return _is_number(v) and v >= 0
+
+
+def _train_freq_ok(v: Any) -> bool:
+    if _is_int(v):
+        return v >= 1
+    return (
+        isinstance(v, list | tuple)
+        and len(v) == 2
+        and _is_int(_whole(v[0]))
+        and _whole(v[0]) >= 1
+        and v[1] in ("step", "episode")
+    )
+
+
+def _ent_coef_ok(v: Any) -> bool:
+    if isinstance(v, str):
+        return v == "auto" or (v.startswith("auto_") and _number_or_none(v[5:]) is not None)
+    return _is_number(v) and v >= 0
+
+
+def _number_or_none(text: str) -> Any:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+#: value checks for keys the algorithms take: what is accepted, in words
+_VALUE_RULES: dict[str, tuple[Any, str]] = {
+    "learning_rate": (_positive_or_schedule, "a non-negative number or lin_<number>"),
+    "clip_range": (
+        lambda v: isinstance(v, LinearSchedule) or (_is_number(v) and v > 0),
+        "a positive number or lin_<number>",
+    ),
+    "delta_std": (
+        lambda v: isinstance(v, LinearSchedule) or (_is_number(v) and v > 0),
+        "a positive number or lin_<number>",
+    ),
+    "batch_size": _at_least(1),
+    "n_steps": _at_least(1),
+    "n_epochs": _at_least(1),
+    "buffer_size": _at_least(1),
+    "learning_starts": _at_least(0),
+    "gradient_steps": _at_least(-1),
+    "target_update_interval": _at_least(1),
+    "policy_delay": _at_least(1),
+    "sde_sample_freq": _at_least(-1),
+    "n_critic_updates": _at_least(1),
+    "cg_max_steps": _at_least(1),
+    "n_delta": _at_least(1),
+    "sub_sampling_factor": _at_least(1),
+    "top_quantiles_to_drop_per_net": _at_least(0),
+    "n_eval_episodes": _at_least(1),
+    "gamma": _in_range(0.0, 1.0),
+    "gae_lambda": _in_range(0.0, 1.0),
+    "tau": _in_range(0.0, 1.0),
+    "exploration_fraction": _in_range(0.0, 1.0),
+    "exploration_initial_eps": _in_range(0.0, 1.0),
+    "exploration_final_eps": _in_range(0.0, 1.0),
+    "train_freq": (
+        _train_freq_ok,
+        'an integer >= 1 or a pair [n, "step"] / [n, "episode"] such as [1, "episode"]',
+    ),
+    "ent_coef": (_ent_coef_ok, 'a non-negative number, "auto" or "auto_<initial value>"'),
+    "max_grad_norm": ((lambda v: _is_number(v) and v > 0), "a positive number"),
+    "vf_coef": ((lambda v: _is_number(v) and v >= 0), "a non-negative number"),
+    "target_kl": ((lambda v: v is None or (_is_number(v) and v > 0)), "a positive number"),
+}
+#: algorithms whose minibatches need two samples at least (advantage normalization)
+_MIN_BATCH_2 = frozenset({"ppo", "ppo_lstm"})
+
+
+def _check_model_values(algo: AlgoSpec, kwargs: dict[str, Any], at: Any) -> dict[str, Any]:
+    """Check each value against what the algorithm takes, before anything is built.
+
+    Integer keys given as floats (``buffer_size: 1.0e6``) become integers, as the RL Zoo's
+    files expect; every other mismatch is a :class:`UserError` naming the key, the value and
+    what is accepted, instead of the library's assertion later.
+    """
+    annotations = algo.annotations()
+    result = dict(kwargs)
+    for key, given in kwargs.items():
+        value = given
+        kinds = _annotation_kinds(annotations.get(key))
+        if kinds and "int" in kinds and "float" not in kinds:
+            value = _whole(value)
+        if key == "train_freq" and isinstance(value, list | tuple) and value:
+            value = (_whole(value[0]), *value[1:])
+        rule = _VALUE_RULES.get(key)
+        if key == "batch_size" and algo.name in _MIN_BATCH_2:
+            rule = _at_least(2)
+        if key == "ent_coef" and kinds is not None and "str" not in kinds:  # on-policy: a number
+            rule = ((lambda v: _is_number(v) and v >= 0), "a non-negative number")
+        if value is None and kinds and "None" in kinds:
+            ok = True
+        else:
+            ok = _matches(value, kinds) and (rule is None or rule[0](value))
+        if not ok:
+            accepted = rule[1] if rule is not None else _describe(kinds)
+            raise UserError(
+                f"{at(key)}: {given!r} is not accepted by {algo.name}; {key} takes {accepted}."
+            )
+        result[key] = value
+    return result
+
+
+def _annotation_kinds(annotation: Any) -> set[str] | None:
+    """The value kinds an annotation allows (int, float, bool, str, None, schedule, ...)."""
+    import collections.abc
+    import types
+    import typing
+
+    if annotation is None:
+        return None
+    if isinstance(annotation, str):  # postponed annotations: read the simple ones
+        parts = {p.strip() for p in annotation.split("|")}
+        simple = {"int", "float", "bool", "str", "None"}
+        return parts if parts <= simple else None
+    origin = typing.get_origin(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        kinds: set[str] = set()
+        for arg in typing.get_args(annotation):
+            sub = _annotation_kinds(arg)
+            if sub is None:
+                return None
+            kinds |= sub
+        return kinds
+    if annotation is type(None):
+        return {"None"}
+    if annotation in (int, float, bool, str):
+        return {annotation.__name__}
+    if origin is collections.abc.Callable:
+        return {"schedule"}
+    if origin is tuple:
+        return {"pair"}
+    if origin is dict or annotation is dict:
+        return {"dict"}
+    return None  # classes, devices, ...: left to the algorithm
+
+
+def _matches(value: Any, kinds: set[str] | None) -> bool:
+    if not kinds:
+        return True
+    checks = {
+        "int": _is_int(value),
+        "float": _is_number(value),
+        "bool": isinstance(value, bool),
+        "str": isinstance(value, str),
+        "None": value is None,
+        "schedule": isinstance(value, LinearSchedule),
+        "pair": isinstance(value, list | tuple),
+        "dict": isinstance(value, dict),
+    }
+    return any(checks[k] for k in kinds)
+
+
+def _describe(kinds: set[str] | None) -> str:
+    words = {
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+        "str": "a string",
+        "None": "null (None)",
+        "schedule": "lin_<number>",
+        "pair": "a list of two values",
+        "dict": "a mapping",
+    }
+    return " or ".join(words[k] for k in sorted(kinds or ()))
 
 
 def _class_refs(value: Any, key: str, where: str) -> tuple[ClassRef, ...]:

@@ -193,10 +193,12 @@ class EnvMaker:
         append: bool,
         measure: bool,
         wrappers: WrapperChain | None,
+        monitor_kwargs: Mapping[str, Any] | None = None,
     ) -> None:
         self.env_id, self.env_kwargs, self.rank, self.seed = env_id, env_kwargs, rank, seed
         self.monitor_dir, self.append, self.measure = monitor_dir, append, measure
         self.wrappers = wrappers
+        self.monitor_kwargs = dict(monitor_kwargs or {})  # an entry's monitor_kwargs
 
     def __call__(self) -> Any:
         import os
@@ -219,8 +221,20 @@ class EnvMaker:
         if self.monitor_dir is not None:
             os.makedirs(self.monitor_dir, exist_ok=True)
             path = os.path.join(self.monitor_dir, str(self.rank))
-        env = Monitor(env, filename=path, info_keywords=keywords, override_existing=not self.append)
-        return self.wrappers(env) if self.wrappers is not None else env
+        extra = dict(self.monitor_kwargs)
+        keywords = (*extra.pop("info_keywords", ()), *keywords)
+        env = Monitor(
+            env,
+            filename=path,
+            info_keywords=keywords,
+            override_existing=not self.append,
+            **extra,
+        )
+        try:
+            return self.wrappers(env) if self.wrappers is not None else env
+        except BaseException:
+            env.close()  # the Monitor's file
+            raise
 
 
 def _monitor_lacks_column(monitor_dir: Path | None) -> bool:
@@ -289,6 +303,7 @@ def make_vec_env_for(
             append=append_monitor,
             measure=not (append_monitor and _monitor_lacks_column(monitor_dir)),
             wrappers=chain,
+            monitor_kwargs=spec.monitor_kwargs,
         )
         for i in range(n_envs)
     ]

@@ -15,6 +15,7 @@ import ast
 import importlib
 import math
 import operator
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "KNOWN_NAMES",
     "KnownName",
     "ValueParseError",
+    "coerce_yaml_numbers",
     "contains_known_name",
     "format_value",
     "materialize",
@@ -226,6 +228,29 @@ def _call(node: ast.Call, text: str) -> Any:
         f"{text!r}: the call {ast.unparse(node)!r} is not accepted; only dict(...), list(...), "
         "tuple(...), int(...), float(...) are."
     )
+
+
+#: what YAML 1.1 (PyYAML) leaves as a string although it is a number: an exponent with no dot
+#: in the mantissa (``1e-3``, ``5e5``, ``-1e-2``, ``+2E6``)
+_YAML11_GAP = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)[eE][-+]?\d+$")
+
+
+def coerce_yaml_numbers(value: Any) -> Any:
+    """Read the numbers that YAML 1.1 leaves as strings (``"1e-3"``) as floats, recursively.
+
+    PyYAML follows YAML 1.1, where ``1e-3`` is not a float (1.1 wants ``1.0e-3``); YAML 1.2 and
+    every RL Zoo user mean a number. Only that exact shape is converted: quoted words, quoted
+    integers and strings such as ``lin_1e-3`` stay strings.
+    """
+    if isinstance(value, str) and _YAML11_GAP.match(value.strip()):
+        return float(value.strip())
+    if isinstance(value, dict):
+        return {k: coerce_yaml_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [coerce_yaml_numbers(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(coerce_yaml_numbers(v) for v in value)
+    return value
 
 
 def to_plain(value: Any) -> Any:

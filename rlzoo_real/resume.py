@@ -208,7 +208,7 @@ def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
         )
     new_values = {name: getattr(args, name) for name in _RESUME_OPTIONS}
     merged = dataclasses.replace(saved, n_timesteps=total, **new_values)
-    env_kwargs, eval_env_kwargs = parse_env_kwargs(merged)
+    env_kwargs, eval_env_kwargs = parse_env_kwargs(merged, spec)
     prepared = Prepared(
         merged, algo, spec, env_kwargs, eval_env_kwargs, int(saved_dict["seed"]), None
     )

@@ -139,7 +139,7 @@ def prepare(args: TrainArgs) -> Prepared:
         from rlzoo_real.realtime import check_between_episodes
 
         check_between_episodes(spec)
-    env_kwargs, eval_env_kwargs = parse_env_kwargs(args)
+    env_kwargs, eval_env_kwargs = parse_env_kwargs(args, spec)
     algo.check_env(spec, env_kwargs)  # e.g. openloop needs MuJoCo joints, not just a Box
     _check_env(algo, args.env, env_kwargs)
     _check_policy(algo, spec)
@@ -167,12 +167,23 @@ def prepare(args: TrainArgs) -> Prepared:
     return Prepared(args, algo, spec, env_kwargs, eval_env_kwargs, seed, notice)
 
 
-def parse_env_kwargs(args: TrainArgs) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The env kwargs of training and evaluation (evaluation defaults to training's)."""
+def parse_env_kwargs(
+    args: TrainArgs, spec: RunSpec | None = None
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The env kwargs of training and evaluation (evaluation defaults to training's).
+
+    With ``spec``, the entry's ``env_kwargs`` apply unless ``--env-kwargs`` replaces them
+    (the RL Zoo's rule, see :func:`rlzoo_real.config.effective_env_kwargs`).
+    """
+    from rlzoo_real.config import effective_env_kwargs
+
     env_kwargs = parse_key_values(args.env_kwargs, option="--env-kwargs")
+    eval_env_kwargs = parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
+    if spec is not None:
+        return effective_env_kwargs(spec, env_kwargs, eval_env_kwargs)
     if not args.eval_env_kwargs:
         return env_kwargs, env_kwargs
-    return env_kwargs, parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
+    return env_kwargs, eval_env_kwargs
 
 
 def _check_options(args: TrainArgs) -> None:

@@ -209,3 +209,97 @@ def test_normalize_takes_the_algorithm_gamma():
         source="x",
     )
     assert spec.normalize == {"gamma": 0.9}
+
+
+# --- the RL Zoo's keys and spellings (issue 11) ------------------------------------------------
+
+
+def test_zoo_default_entry_is_the_fallback(tmp_path):
+    table = _table(tmp_path, "default:\n  policy: MlpPolicy\n  n_timesteps: !!float 1e6\n")
+    spec, notice = resolve_run_spec(get_algo("ppo"), "Acrobot-v1", table=table, source="ppo.yml")
+    assert spec.n_timesteps == 1_000_000 and "'default' entry" in notice
+
+
+def test_yaml11_exponent_strings_are_numbers_everywhere(tmp_path):
+    text = (
+        "Pendulum-v1:\n  n_timesteps: 5e5\n  policy: MlpPolicy\n  learning_rate: 1e-3\n"
+        "  buffer_size: 1.0e6\n  tau: '-1e-2'\n  learning_starts: 1e2\n"
+        "  env_kwargs: {g: 9.8e0}\n  train_freq: [1.0e0, episode]\n"
+    )
+    table = _table(tmp_path, text)
+    assert table["Pendulum-v1"]["learning_rate"] == "1e-3"  # what PyYAML (YAML 1.1) gives
+    with pytest.raises(UserError, match=r"tau: -0.01 is not accepted by sac; tau takes a number"):
+        resolve_run_spec(get_algo("sac"), "Pendulum-v1", table=table, source="f")
+    spec, _ = resolve_run_spec(
+        get_algo("sac"),
+        "Pendulum-v1",
+        table=table,
+        source="f",
+        overrides=parse_key_values(["tau:5e-3", "gamma:9.9e-1"], option="-params"),
+    )
+    kwargs = spec.model_kwargs
+    assert spec.n_timesteps == 500_000 and kwargs["learning_rate"] == 0.001
+    assert kwargs["buffer_size"] == 1_000_000 and type(kwargs["buffer_size"]) is int
+    assert kwargs["learning_starts"] == 100 and type(kwargs["learning_starts"]) is int
+    assert kwargs["tau"] == 0.005 and kwargs["gamma"] == 0.99
+    assert kwargs["train_freq"] == (1, "episode") and type(kwargs["train_freq"][0]) is int
+    assert spec.env_kwargs == {"g": 9.8}
+    assert parse_key_values(["g:1e1"], option="--env-kwargs") == {"g": 10.0}
+
+
+def test_dotted_policy_paths_map_to_the_algorithms_names(tmp_path):
+    for path, algo, name in (
+        ("stable_baselines3.ppo.MlpPolicy", "ppo", "MlpPolicy"),
+        ("stable_baselines3.common.policies.ActorCriticCnnPolicy", "a2c", "CnnPolicy"),
+        ("stable_baselines3.sac.policies.MultiInputPolicy", "sac", "MultiInputPolicy"),
+        ("sb3_contrib.tqc.MlpPolicy", "tqc", "MlpPolicy"),
+        ("sb3_contrib.ppo_recurrent.MlpLstmPolicy", "ppo_lstm", "MlpLstmPolicy"),
+    ):
+        table = {"E": {"n_timesteps": 10, "policy": path}}
+        spec, _ = resolve_run_spec(get_algo(algo), "E", table=table, source="f")
+        assert spec.policy == name, path
+    for path, fragment in (
+        ("os.system", "does not import classes named in a hyperparameter file"),
+        ("my_pkg.policies.CustomPolicy", "does not import classes"),
+        ("stable_baselines3.sac.MlpPolicy", "not a policy class of ppo"),
+        ("stable_baselines3.nothere.MlpPolicy", "not a policy class of ppo"),
+    ):
+        table = {"E": {"n_timesteps": 10, "policy": path}}
+        with pytest.raises(UserError, match=fragment):
+            resolve_run_spec(get_algo("ppo"), "E", table=table, source="f")
+
+
+def test_zoo_normalize_forms_and_gamma():
+    for value, expected in (
+        (True, {"gamma": 0.9}),
+        ({"norm_obs": False}, {"norm_obs": False, "gamma": 0.9}),
+        ("dict(norm_obs=True, norm_reward=False)", {"norm_obs": True, "norm_reward": False}),
+        ("{'norm_obs': False, 'norm_reward': True}", {"norm_obs": False, "norm_reward": True}),
+        ("dict(clip_obs=1e1, gamma=0.5)", {"clip_obs": 10.0, "gamma": 0.9}),  # the Zoo's rule
+    ):
+        entry = {"n_timesteps": 10, "normalize": value, "gamma": 0.9}
+        spec, _ = resolve_run_spec(get_algo("ppo"), "E", table={"E": entry}, source="f")
+        assert spec.normalize == {**expected, "gamma": 0.9}, value
+
+
+def test_zoo_callback_monitor_and_noise_forms():
+    entry = {
+        "n_timesteps": 10,
+        "callback": [
+            "rl_zoo3.callbacks.ParallelTrainCallback",
+            {"stable_baselines3.common.callbacks.CheckpointCallback": {"save_freq": 1e3}},
+        ],
+        "monitor_kwargs": {"info_keywords": ["is_success"]},
+        "noise_type": "ornstein-uhlenbeck",
+        "noise_std": "5e-1",
+    }
+    spec, _ = resolve_run_spec(get_algo("td3"), "E", table={"E": entry}, source="f")
+    assert spec.callbacks == (
+        ClassRef("rl_zoo3.callbacks.ParallelTrainCallback", {}),
+        ClassRef("stable_baselines3.common.callbacks.CheckpointCallback", {"save_freq": 1000.0}),
+    )
+    assert spec.monitor_kwargs == {"info_keywords": ("is_success",)}
+    assert spec.action_noise == ("ornstein-uhlenbeck", 0.5)
+    single = {"n_timesteps": 10, "callback": "a.B", "noise_type": None}
+    spec, _ = resolve_run_spec(get_algo("td3"), "E", table={"E": single}, source="f")
+    assert spec.callbacks == (ClassRef("a.B", {}),) and spec.action_noise is None

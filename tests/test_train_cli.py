@@ -220,7 +220,7 @@ def _assert_user_error(result, *fragments: str) -> None:
         ),
         (
             ["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{conf}", "-params", "ent_coef:bad"],
-            ["sac rejected the hyperparameters"],
+            ["ent_coef (set by -params): 'bad' is not accepted by sac", '"auto"'],
         ),
         (["-a", "sac", "-e", "Pendulum-v1", "--conf-file", "{bad}"], ["Malformed YAML", "line 3"]),
         (["-a", "sac", "-e", "Pendulum-v1", "--device", "cuda"], ["no CUDA device"]),

@@ -372,6 +372,8 @@ def _param(name: str, spec: Any, algo: AlgoSpec, where: str) -> Param:
             f"{entry}: one_minus_log samples 1 - x on a log scale and needs 0 <= low <= high < 1 "
             f"(e.g. gamma: {{low: 0.9, high: 0.9999}}), got low={low}, high={high}."
         )
+    if kind == "int" or scale == "pow2":  # 1e4 (a float in YAML) names an integer bound
+        low, high = _whole(low), _whole(high)
     if scale == "pow2":
         for label, bound in (("low", low), ("high", high)):
             if not (_is_int(bound) and bound > 0 and (int(bound) & (int(bound) - 1)) == 0):
@@ -515,6 +517,10 @@ def _is_int(value: Any) -> bool:
 
 
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
+
+
+def _whole(value: Any) -> Any:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
 
 
 def _coerce_number(value: Any) -> Any:
