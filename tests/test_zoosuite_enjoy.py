@@ -91,11 +91,6 @@ def _load_runs(tmp_path: Path, train_cmd: str, *, enjoy_progress: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: '-c' (an argparse prefix of -conf), '-P' on train and enjoy, and the "
-    "env_kwargs hyperparameter key",
-)
 def test_load(tmp_path):
     """tests/test_enjoy.py::test_load, the Zoo's spellings (-c, -P, env_kwargs in the file)."""
     conf = EXAMPLES / "pendulum_no_gravity.yml"
