@@ -11,6 +11,7 @@ same spec), and the other fields are its interpretation (schedules, parsed
 from __future__ import annotations
 
 import importlib
+import inspect
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -152,6 +153,9 @@ def load_table(path: str | Path) -> dict[str, Any]:
             be imported or has no ``hyperparams`` dict, or a table that is not a mapping.
     """
     text_path = str(path)
+    if text_path.endswith(".py"):  # the RL Zoo's -conf path/to/table.py
+        module = _import_file(Path(text_path))
+        return _plain_python_table(getattr(module, "hyperparams", None), text_path)
     if text_path.endswith((".yml", ".yaml")) or Path(text_path).exists():
         return _load_yaml_table(Path(text_path))
     try:
@@ -165,13 +169,113 @@ def load_table(path: str | Path) -> dict[str, Any]:
             "Give a path to a YAML file or a "
             "module path such as my_package.hyperparams that defines a dict called 'hyperparams'."
         ) from None
-    table = getattr(module, "hyperparams", None)
+    return _plain_python_table(getattr(module, "hyperparams", None), text_path)
+
+
+def _import_file(path: Path) -> Any:
+    """Import the Python file ``path`` (the user's own table: importing it runs it)."""
+    import importlib.util
+    import sys
+
+    if not path.is_file():
+        raise UserError(f"Hyperparameter file {str(path)!r} does not exist.")
+    name = f"_realzoo_conf_{abs(hash(str(path.resolve())))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:
+        raise UserError(f"Cannot read {str(path)!r} as a Python file.")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's file: say where it failed, no traceback
+        del sys.modules[name]
+        raise UserError(
+            f"Importing the hyperparameter file {str(path)!r} failed: {type(exc).__name__}: {exc}."
+        ) from None
+    return module
+
+
+def _plain_python_table(table: Any, where: str) -> dict[str, Any]:
+    """A Python table's values as a YAML table holds them, so ``config.yml`` stays plain.
+
+    Classes become names: the safe parser's known names (``nn.Tanh``) inside ``policy_kwargs``
+    and the other parsed keys (which are then written as the Zoo writes them, a
+    ``"dict(...)"`` string), dotted paths elsewhere (wrapper and callback keys or items).
+    Tuples become lists. A function or an object (a schedule, a callback instance) cannot be
+    recorded in ``config.yml`` and is refused with what to write instead.
+    """
     if not isinstance(table, dict):
         raise UserError(
-            f"The module {text_path!r} has no dict called 'hyperparams'; a Python conf file must "
+            f"The module {where!r} has no dict called 'hyperparams'; a Python conf file must "
             "define hyperparams = {'<env id>': {...}, ...}."
         )
-    return table
+    out: dict[str, Any] = {}
+    for env_id, entry in table.items():
+        if not isinstance(entry, dict):
+            out[env_id] = entry
+            continue
+        plain = {}
+        try:
+            for key, value in entry.items():
+                known = key in _PARSED_KEYS
+                converted = _plain_object(value, f"{where} [{env_id}] {key}", known=known)
+                if known and contains_known_name(converted):
+                    converted = format_value(converted)
+                plain[key] = converted
+        except UserError as exc:  # refused when this entry is the one used, not before
+            out[env_id] = _Unrecordable(str(exc))
+            continue
+        out[env_id] = plain
+    return out
+
+
+@dataclass(frozen=True)
+class _Unrecordable:
+    """An entry of a Python table that cannot be written to ``config.yml`` (why, in words)."""
+
+    message: str
+
+
+def _plain_object(value: Any, where: str, *, known: bool) -> Any:
+    if isinstance(value, type):
+        if known:
+            name = _known_name_of(value)
+            if name is None:
+                raise UserError(
+                    f"{where}: {value.__module__}.{value.__qualname__} is not one of the names "
+                    f"the safe parser knows (such as nn.ReLU, th.optim.Adam, NatureCNN)."
+                )
+            return KnownName(name)
+        return f"{value.__module__}.{value.__qualname__}"
+    if isinstance(value, dict):
+        return {
+            _plain_object(k, where, known=known): _plain_object(v, where, known=known)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple):
+        return [_plain_object(v, where, known=known) for v in value]
+    if value is None or isinstance(value, str | bool | int | float):
+        return value
+    kind = "function" if inspect.isroutine(value) else "object"
+    raise UserError(
+        f"{where}: a Python {kind} ({type(value).__name__}) cannot be recorded in the run's "
+        "config.yml, from which the run is rebuilt. Give what a YAML file would hold: a class "
+        "by its dotted class path with its arguments ({'package.module.Class': {'arg': 1}}), a "
+        "schedule as 'lin_0.001'."
+    )
+
+
+def _known_name_of(cls: type) -> str | None:
+    """The shortest name in the safe parser's table that stands for ``cls``, if any."""
+    for name, target in sorted(KNOWN_NAMES.items(), key=lambda item: len(item[0])):
+        module, _, attr = target.partition(":")
+        if attr == cls.__name__ and cls.__module__.startswith(module):
+            try:
+                if getattr(importlib.import_module(module), attr) is cls:
+                    return name
+            except ImportError:
+                continue
+    return None
 
 
 def _load_yaml_table(path: Path) -> dict[str, Any]:
@@ -277,6 +381,8 @@ def resolve_run_spec(
     entry_key, notice = _select_entry(table, env_id, source, is_atari)
     where = f"{source} [{entry_key}]"
     entry = table[entry_key] or {}
+    if isinstance(entry, _Unrecordable):
+        raise UserError(entry.message)
     if not isinstance(entry, Mapping):
         raise UserError(
             f"{where}: an entry must map hyperparameter names to values, got {entry!r}."

@@ -303,3 +303,27 @@ def test_zoo_callback_monitor_and_noise_forms():
     single = {"n_timesteps": 10, "callback": "a.B", "noise_type": None}
     spec, _ = resolve_run_spec(get_algo("td3"), "E", table={"E": single}, source="f")
     assert spec.callbacks == (ClassRef("a.B", {}),) and spec.action_noise is None
+
+
+def test_a_python_table_is_recorded_as_a_yaml_table_would_hold_it(tmp_path) -> None:
+    """Classes in a Python -conf table become names, so config.yml stays plain YAML."""
+    table_file = tmp_path / "objects_table.py"
+    table_file.write_text(
+        "from torch import nn\n"
+        "from gymnasium.wrappers import TimeLimit\n"
+        "hyperparams = {\n"
+        "  'Pendulum-v1': {'policy': 'MlpPolicy',\n"
+        "                  'env_wrapper': [{TimeLimit: {'max_episode_steps': 9}}],\n"
+        "                  'policy_kwargs': {'net_arch': (8,), 'activation_fn': nn.Tanh}},\n"
+        "  'CartPole-v1': {'policy': 'MlpPolicy', 'learning_rate': lambda progress: 0.1},\n"
+        "}\n"
+    )
+    table = load_table(table_file)
+    entry = table["Pendulum-v1"]
+    assert entry["env_wrapper"] == [
+        {"gymnasium.wrappers.common.TimeLimit": {"max_episode_steps": 9}}
+    ]
+    assert entry["policy_kwargs"] == "dict(net_arch=[8], activation_fn=nn.Tanh)"
+    assert yaml.safe_load(yaml.safe_dump(entry)) == entry
+    with pytest.raises(UserError, match=r"\[CartPole-v1\] learning_rate: a Python function"):
+        resolve_run_spec(get_algo("ppo"), "CartPole-v1", table=table, source="t")

@@ -141,11 +141,6 @@ def test_custom_yaml(tmp_path):
     assert config["ent_coef"] == 0.0 and config["n_envs"] == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="realzoo bug: a Python -conf module whose values are Python objects (torch.nn.Tanh "
-    "in policy_kwargs) crashes writing config.yml (yaml RepresenterError, exit 1)",
-)
 def test_python_config_file_module(tmp_path):
     """tests/test_train.py::test_python_config_file[hyperparams.python.ppo_config_example]."""
     cmd = (
@@ -159,10 +154,6 @@ def test_python_config_file_module(tmp_path):
     assert (run / "MountainCarContinuous-v0" / "vecnormalize.pkl").is_file()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: -conf given as a path to a .py file (read as YAML today: 'Malformed YAML')",
-)
 def test_python_config_file_path(tmp_path):
     """tests/test_train.py::test_python_config_file[hyperparams/python/ppo_config_example.py]."""
     example = Path(__file__).parent / "zoo_examples" / "ppo_config_example.py"

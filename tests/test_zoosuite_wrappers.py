@@ -104,13 +104,6 @@ def test_get_vec_env_wrapper(tmp_path, wrapper):
     assert _train(tmp_path, entry) == (size,)
 
 
-PYTHON_OBJECTS = (
-    "realzoo bug: a class object as a wrapper key in a Python -conf table is taken by its "
-    "repr and refused ('cannot import module \"<class ...')"
-)
-
-
-@pytest.mark.xfail(strict=True, reason=PYTHON_OBJECTS)
 def test_get_wrapper_class_key(tmp_path):
     """tests/test_wrappers.py::test_get_wrapper[env_wrapper3]: the HistoryWrapper class as key."""
     pytest.importorskip("rl_zoo3")
@@ -120,7 +113,6 @@ def test_get_wrapper_class_key(tmp_path):
     assert _saved_obs_shape(tmp_path, ENV_ID) == (3 * (ANT_OBS + ANT_ACT) + 1,)
 
 
-@pytest.mark.xfail(strict=True, reason=PYTHON_OBJECTS)
 def test_get_vec_env_wrapper_class_key(tmp_path):
     """tests/test_wrappers.py::test_get_vec_env_wrapper[vec_env_wrapper2]: VecFrameStack class
     as key (on Pendulum-v1, 3 observations, in the Python table)."""
