@@ -382,8 +382,14 @@ def test_refused_values_name_entry_key_value_and_what_is_accepted(
 ):
     conf, logs = tmp_path / "conf.yml", tmp_path / "logs"
     extra: list[str] = []
-    if where == "file":
-        conf.write_text(REFUSED_FILE + f"  {text}\n")
+    if where == "file":  # the key replaces the base's line (a key written twice is refused)
+        key = text.split(":")[0]
+        base = "".join(
+            line
+            for line in REFUSED_FILE.splitlines(keepends=True)
+            if not line.startswith(f"  {key}:")
+        )
+        conf.write_text(base + f"  {text}\n")
     else:
         conf.write_text(REFUSED_FILE)
         extra = ["-params", text]
