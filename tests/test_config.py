@@ -310,10 +310,10 @@ def test_a_python_table_is_recorded_as_a_yaml_table_would_hold_it(tmp_path) -> N
     table_file = tmp_path / "objects_table.py"
     table_file.write_text(
         "from torch import nn\n"
-        "from gymnasium.wrappers import TimeLimit\n"
+        "from sb3_contrib.common.wrappers import TimeFeatureWrapper\n"
         "hyperparams = {\n"
         "  'Pendulum-v1': {'policy': 'MlpPolicy',\n"
-        "                  'env_wrapper': [{TimeLimit: {'max_episode_steps': 9}}],\n"
+        "                  'env_wrapper': [{TimeFeatureWrapper: {'max_steps': 9}}],\n"
         "                  'policy_kwargs': {'net_arch': (8,), 'activation_fn': nn.Tanh}},\n"
         "  'CartPole-v1': {'policy': 'MlpPolicy', 'learning_rate': lambda progress: 0.1},\n"
         "}\n"
@@ -321,7 +321,7 @@ def test_a_python_table_is_recorded_as_a_yaml_table_would_hold_it(tmp_path) -> N
     table = load_table(table_file)
     entry = table["Pendulum-v1"]
     assert entry["env_wrapper"] == [
-        {"gymnasium.wrappers.common.TimeLimit": {"max_episode_steps": 9}}
+        {"sb3_contrib.common.wrappers.time_feature.TimeFeatureWrapper": {"max_steps": 9}}
     ]
     assert entry["policy_kwargs"] == "dict(net_arch=[8], activation_fn=nn.Tanh)"
     assert yaml.safe_load(yaml.safe_dump(entry)) == entry
