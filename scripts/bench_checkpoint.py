@@ -27,8 +27,8 @@ def main() -> None:
     from stable_baselines3 import SAC
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rlzoo_real.checkpoint import capture_state, find_resumable, save_checkpoint
-    from rlzoo_real.runs import RunFolder
+    from rlzoo_real.runs.folder import RunFolder
+    from rlzoo_real.train.checkpoint import capture_state, find_resumable, save_checkpoint
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

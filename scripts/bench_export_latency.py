@@ -52,9 +52,9 @@ def main() -> None:
     import onnxruntime as ort
     import torch
 
-    from rlzoo_real.export import export_onnx
-    from rlzoo_real.loading import RunRequest, open_run
-    from rlzoo_real.training import TrainArgs, train
+    from rlzoo_real.replay.export import export_onnx
+    from rlzoo_real.replay.loading import RunRequest, open_run
+    from rlzoo_real.train.request import TrainArgs, train
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

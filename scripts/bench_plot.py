@@ -5,7 +5,7 @@
 
 The run folders (4 algorithms x 5 envs x 10 seeds; 200k steps each: ~1000 training
 episodes in 2 monitor files, 40 evaluations of 10 episodes) are written by
-``rlzoo_real.plotting.synthetic``. Every command runs as a fresh process, as a user
+``tests.synthetic_runs``. Every command runs as a fresh process, as a user
 runs it, so import time counts. Where the Zoo has a counterpart the ratio is given:
 
 - eval curves + table: ``realzoo plot eval`` + ``realzoo plot table`` vs
@@ -37,7 +37,7 @@ SEEDS = range(10)
 
 def make_runs(root: Path) -> Path:
     """Write the 200 synthetic run folders under ``root/logs`` and return that folder."""
-    from rlzoo_real.plotting.synthetic import make_synthetic_logs
+    from tests.synthetic_runs import make_synthetic_logs
 
     logs = root / "logs"
     if logs.exists():

@@ -26,7 +26,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 
-from rlzoo_real.realtime import STEP_KEY, RealTime
+from rlzoo_real.envs.realtime import STEP_KEY, RealTime
 
 HEAVY_SAC = """\
 Pendulum-v1:
@@ -37,7 +37,7 @@ Pendulum-v1:
   buffer_size: 5000
   policy_kwargs: "dict(net_arch=[256, 256])"
   env_wrapper:
-    - rlzoo_real.realtime.RealTime: {{frequency_hz: 200, tolerance_s: 0.002}}
+    - rlzoo_real.envs.realtime.RealTime: {{frequency_hz: 200, tolerance_s: 0.002}}
 """
 
 

@@ -43,10 +43,10 @@ def _worker(variant: str, env_id: str, steps: int, learning_starts: int) -> None
         from stable_baselines3 import SAC
     else:
         if variant == "sbx":
-            from rlzoo_real.sbx_backend import configure_threads
+            from rlzoo_real.algos.sbx import configure_threads
 
             configure_threads(1)
-        from rlzoo_real.sbx_backend import SAC  # type: ignore[assignment]
+        from rlzoo_real.algos.sbx import SAC  # type: ignore[assignment]
     imported = time.perf_counter()
     model = SAC(
         "MlpPolicy",

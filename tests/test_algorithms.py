@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import yaml
 
-from rlzoo_real.algos import ALGOS
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.algos.registry import ALGOS
+from rlzoo_real.runs.folder import RunFolder
 
 
 @pytest.mark.parametrize("algo", sorted(ALGOS))

@@ -5,8 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlzoo_real.algos import get_algo
-from rlzoo_real.config import (
+from rlzoo_real.algos.registry import get_algo
+from rlzoo_real.config.literals import KnownName
+from rlzoo_real.config.spec import (
     ClassRef,
     LinearSchedule,
     load_table,
@@ -14,7 +15,6 @@ from rlzoo_real.config import (
     resolve_run_spec,
 )
 from rlzoo_real.errors import UserError
-from rlzoo_real.literals import KnownName
 
 # An entry written the way the RL Zoo writes them (tags, strings, wrapper forms).
 ZOO_STYLE = """\

@@ -6,8 +6,8 @@ from __future__ import annotations
 import torch
 import yaml
 
-from rlzoo_real.runs import RunFolder
-from rlzoo_real.stopping import EXIT_DIVERGED
+from rlzoo_real.runs.folder import RunFolder
+from rlzoo_real.train.stopping import EXIT_DIVERGED
 from tests.conftest import run_realzoo
 
 

@@ -10,7 +10,7 @@ import pytest
 import torch
 import yaml
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 from tests.conftest import run_realzoo
 from tests.test_resume import _kill_after_checkpoint, _params, _train_command
 
@@ -35,7 +35,7 @@ def droq_conf(tmp_path):
 
 
 def test_critics_have_dropout_and_layer_norm_and_targets_use_dropout():
-    from rlzoo_real.droq import DroQ
+    from rlzoo_real.algos.droq import DroQ
 
     model = DroQ("MlpPolicy", "Pendulum-v1", seed=0, policy_kwargs={"net_arch": [32, 32]})
     for critics in (model.policy.critic, model.policy.critic_target):

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 from tests.trained_runs import make_cli, train_run
 
 EPISODE = re.compile(
@@ -114,8 +114,8 @@ def test_continuous_normalized_run_replays_as_evaluate_policy(cli, runs):
 
 
 def test_api_returns_equal_evaluate_policy_exactly(runs):
-    from rlzoo_real.enjoy import ReplayOptions, enjoy
-    from rlzoo_real.loading import RunRequest
+    from rlzoo_real.replay.enjoy import ReplayOptions, enjoy
+    from rlzoo_real.replay.loading import RunRequest
 
     run = runs["sac"]
     result = enjoy(
@@ -303,9 +303,9 @@ def _copy_run(run: RunFolder, where: Path) -> RunFolder:
 
 
 def test_run_yaml_reads_zoo_tags_and_refuses_others(tmp_path):
+    from rlzoo_real.config.literals import KnownName
     from rlzoo_real.errors import UserError
-    from rlzoo_real.literals import KnownName
-    from rlzoo_real.safe_files import read_run_yaml
+    from rlzoo_real.runs.safe_files import read_run_yaml
 
     path = tmp_path / "config.yml"
     path.write_text(
@@ -339,7 +339,7 @@ def test_normalization_statistics_read_without_pickle_equal_sb3s(runs, tmp_path)
     from stable_baselines3.common.vec_env import VecNormalize
 
     from rlzoo_real.errors import UserError
-    from rlzoo_real.safe_files import read_normalization
+    from rlzoo_real.runs.safe_files import read_normalization
 
     path = runs["sac"].vecnormalize_file
     stats = read_normalization(path)

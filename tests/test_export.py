@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 from tests.trained_runs import make_cli, train_run
 
 ort = pytest.importorskip("onnxruntime")
@@ -178,7 +178,7 @@ def test_an_output_path_that_cannot_be_written_is_a_clear_error(cli, runs, tmp_p
 
 
 def test_export_refuses_a_policy_that_differs(cli, runs, tmp_path, monkeypatch):
-    import rlzoo_real.export as export
+    import rlzoo_real.replay.export as export
 
     original = export._run_onnx
     monkeypatch.setattr(export, "_run_onnx", lambda path, obs: original(path, obs) + 1e-3)

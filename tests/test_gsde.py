@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 import yaml
 
-from rlzoo_real.algos import ALGOS, AlgoSpec
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.algos.registry import ALGOS, AlgoSpec
+from rlzoo_real.runs.folder import RunFolder
 from tests.conftest import run_realzoo
 
 WITH_SDE = sorted(name for name, spec in ALGOS.items() if spec.supports_sde)
@@ -210,7 +210,7 @@ def _rng_state(model, *, at_rollout_start):
     import numpy as np
     import torch
 
-    from rlzoo_real.gsde import capture_noise
+    from rlzoo_real.algos.gsde import capture_noise
 
     return {
         "python": random.getstate(),
@@ -227,8 +227,8 @@ def test_resume_says_when_gsde_noise_cannot_be_put_back(backend):
     a checkpoint without it gives a note."""
     import gymnasium as gym
 
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.checkpoint import restore_rng
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.train.checkpoint import restore_rng
 
     if backend == "sbx":
         pytest.importorskip("sbx")
@@ -260,8 +260,8 @@ def test_resume_says_when_gsde_noise_cannot_be_put_back(backend):
 
 def test_the_gsde_refusal_lists_the_algorithms_of_the_runs_backend():
     pytest.importorskip("sbx")
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.config import resolve_run_spec
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.config.spec import resolve_run_spec
     from rlzoo_real.errors import UserError
 
     table = {"Pendulum-v1": {"policy": "MlpPolicy", "use_sde": True}}

@@ -3,8 +3,7 @@ import math
 import pytest
 import torch
 
-from rlzoo_real.errors import UserError
-from rlzoo_real.literals import (
+from rlzoo_real.config.literals import (
     KNOWN_NAMES,
     KnownName,
     format_value,
@@ -12,6 +11,7 @@ from rlzoo_real.literals import (
     parse_value,
     to_plain,
 )
+from rlzoo_real.errors import UserError
 
 
 def test_reads_the_zoo_policy_kwargs_string():

@@ -214,7 +214,7 @@ def test_a_trusted_wrapper_followed_by_subprocess_is_refused_before_any_is_built
     case: Case,
 ) -> None:
     case.add_config(
-        "env_wrapper:\n- rlzoo_real.wrappers.ClipAction:\n    low: -1.0\n    high: 1.0\n"
+        "env_wrapper:\n- rlzoo_real.envs.wrappers.ClipAction:\n    low: -1.0\n    high: 1.0\n"
         f'- subprocess.getoutput:\n    cmd: "{case.payload}"\n'
     )
     _check(case, ENJOY, says=["env_wrapper", "subprocess.getoutput", "--allow-import subprocess"])

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 import yaml
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 
 SWIMMER = "Swimmer-v5"
 EPISODE = re.compile(r"^Episode \d+: return (-?[\d.]+), length (\d+)", re.M)
@@ -25,7 +25,7 @@ EPISODE = re.compile(r"^Episode \d+: return (-?[\d.]+), length (\d+)", re.M)
 def _model(env_id: str, **kwargs: object):
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rlzoo_real.openloop import OpenLoop
+    from rlzoo_real.algos.openloop import OpenLoop
 
     env = make_vec_env(env_id, n_envs=1, seed=0)
     return OpenLoop("MlpPolicy", env, seed=0, **kwargs)

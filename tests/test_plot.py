@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from rlzoo_real.cli import app
 from rlzoo_real.cli._argv import expand_multi_value_options
-from rlzoo_real.plotting.synthetic import make_synthetic_logs, make_synthetic_run
-from rlzoo_real.runs import RunFolder, find_run_folders
+from rlzoo_real.runs.folder import RunFolder, find_run_folders
+from tests.synthetic_runs import make_synthetic_logs, make_synthetic_run
 
 CONFS = {
     "ppo": """\

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 from tests.conftest import WAIT_S, wait_for
 
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import yaml
 
-from rlzoo_real.realtime import EPISODE_KEY, STEP_KEY, RealTime
+from rlzoo_real.envs.realtime import EPISODE_KEY, STEP_KEY, RealTime
 
 TOLERANCE = 0.004  # s of lateness forgiven (timer and scheduler jitter on a busy machine)
 
@@ -49,10 +49,10 @@ class FakeClock:
 
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
-    import rlzoo_real.realtime
+    import rlzoo_real.envs.realtime
 
     fake = FakeClock()
-    monkeypatch.setattr(rlzoo_real.realtime, "time", fake)
+    monkeypatch.setattr(rlzoo_real.envs.realtime, "time", fake)
     return fake
 
 
@@ -76,10 +76,10 @@ class CpuClock:
 
 @pytest.fixture
 def cpu_clock(monkeypatch: pytest.MonkeyPatch) -> CpuClock:
-    import rlzoo_real.realtime
+    import rlzoo_real.envs.realtime
 
     cpu = CpuClock()
-    monkeypatch.setattr(rlzoo_real.realtime, "time", cpu)
+    monkeypatch.setattr(rlzoo_real.envs.realtime, "time", cpu)
     return cpu
 
 
@@ -205,7 +205,7 @@ Pendulum-v1:
   buffer_size: 2000
   policy_kwargs: "dict(net_arch=[256, 256])"
   env_wrapper:
-    - rlzoo_real.realtime.RealTime: {frequency_hz: 200, tolerance_s: 0.002}
+    - rlzoo_real.envs.realtime.RealTime: {frequency_hz: 200, tolerance_s: 0.002}
 """
 COMMON = ("--env-kwargs", "max_episode_steps:50", "--eval-freq", "-1", "--seed", "3")
 COMMON += ("--log-interval", "1", "--verbose", "0", "--device", "cpu", "--save-freq", "-1")
@@ -299,7 +299,8 @@ def test_bad_real_time_requests_are_user_errors(cli, tiny_conf, tmp_path):
 
     bad = tmp_path / "bad.yml"
     bad.write_text(
-        TINY_PENDULUM + "  env_wrapper:\n    - rlzoo_real.realtime.RealTime: {frequency_hz: 0}\n"
+        TINY_PENDULUM
+        + "  env_wrapper:\n    - rlzoo_real.envs.realtime.RealTime: {frequency_hz: 0}\n"
     )
     message = _user_error(cli(*base, "-a", "sac", "--conf-file", bad))
     assert "frequency_hz must be a positive number" in message and "got 0" in message

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 from tests.conftest import WAIT_S, run_realzoo, wait_for
 
 
@@ -77,7 +77,7 @@ def _kill_after_checkpoint(command: list[str], run: RunFolder, steps: int) -> No
 
 
 def _params(model_path: Path, algo: str) -> dict:
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
 
     model = get_algo(algo).load_class().load(model_path, device="cpu")
     return {k: v.clone() for k, v in model.policy.state_dict().items()}
@@ -420,7 +420,7 @@ def test_resume_says_when_it_cannot_be_exact(cli, tiny_conf, tmp_path):
 def test_mujoco_env_state_is_saved_and_restored(tmp_path):
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rlzoo_real.checkpoint import _capture_vec_env, restore_vec_env
+    from rlzoo_real.train.checkpoint import _capture_vec_env, restore_vec_env
 
     env = make_vec_env("Hopper-v5", n_envs=1, seed=0, monitor_dir=str(tmp_path))
     env.reset()
@@ -441,7 +441,7 @@ def test_mujoco_env_state_is_saved_and_restored(tmp_path):
 
 
 def test_runs_table_tells_killed_runs_from_running_ones(tiny_conf, tmp_path):
-    from rlzoo_real.runs import read_run_manifest, run_status
+    from rlzoo_real.runs.folder import read_run_manifest, run_status
 
     run = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
     command = _train_command("sac", "Pendulum-v1", tiny_conf, tmp_path, 100000, 200, -1)

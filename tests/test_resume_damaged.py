@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 from tests.conftest import TINY_YAML, run_realzoo
 
 SAC_STEPS = (200, 400, 600)  # checkpoints of the SAC run; its budget is the last
@@ -139,7 +139,7 @@ def test_a_damaged_sac_checkpoint_file_falls_back_naming_it(sac_source, tmp_path
     result = _resume(run, 800)
     _assert_fell_back(result, run, path.name, 400, 800)
     assert f"the checkpoint at 600 steps is unusable (its {role} file {path.name}" in _notes(result)
-    from rlzoo_real.checkpoint import check_checkpoint, read_index
+    from rlzoo_real.train.checkpoint import check_checkpoint, read_index
 
     index = read_index(run)  # the damaged file was replaced by the resumed run's own
     assert [r.steps for r in index] == [200, 400, 600, 800]
@@ -169,7 +169,7 @@ def _without_checksums(run: RunFolder) -> None:
 @pytest.mark.parametrize("role", ["model", "vecnormalize", "replay_buffer", "state"])
 def test_without_checksums_every_file_is_still_loaded(sac_source, tmp_path, role, fraction):
     """A truncated pickle is caught by loading it, a truncated zip by its own CRCs."""
-    from rlzoo_real.checkpoint import check_checkpoint, load_state, read_index
+    from rlzoo_real.train.checkpoint import check_checkpoint, load_state, read_index
 
     run = _copy(sac_source, tmp_path)
     _without_checksums(run)

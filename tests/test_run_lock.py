@@ -1,6 +1,6 @@
 """One writer per run folder: two real processes on one run, in both orders.
 
-The holder trains CartPole paced by :class:`~rlzoo_real.realtime.RealTime`, so it stays in
+The holder trains CartPole paced by :class:`~rlzoo_real.envs.realtime.RealTime`, so it stays in
 its run for seconds of wall-clock time while using little CPU; every wait is a poll on a
 file or the lock with a generous deadline, and every process is reaped in ``finally``.
 """
@@ -20,8 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rlzoo_real.locks import RunLockedError, acquire_run_lock, lock_state, read_lock_holder
-from rlzoo_real.runs import RunFolder, read_run_manifest, run_status
+from rlzoo_real.runs.folder import RunFolder, read_run_manifest, run_status
+from rlzoo_real.runs.locks import RunLockedError, acquire_run_lock, lock_state, read_lock_holder
 
 #: 64 steps per PPO iteration, each env step lasting 1/300 s of wall-clock time
 SLOW_CARTPOLE = """\
@@ -34,7 +34,7 @@ CartPole-v1:
   n_epochs: 1
   policy_kwargs: "dict(net_arch=[8])"
   env_wrapper:
-    - rlzoo_real.realtime.RealTime: {frequency_hz: 300}
+    - rlzoo_real.envs.realtime.RealTime: {frequency_hz: 300}
 """
 #: a holder's budget: at least 3000 / 300 = 10 s in its run, whatever the machine's speed
 HOLDER_STEPS = 3008
@@ -220,8 +220,8 @@ def test_a_killed_writer_frees_the_run_at_once(slow_conf, tmp_path, processes):
 
 @pytest.mark.slow
 def test_a_sweep_leaves_a_job_that_another_process_trains_alone(slow_conf, tmp_path, processes):
-    from rlzoo_real.sweep import make_jobs, train_argv
-    from rlzoo_real.training import TrainArgs
+    from rlzoo_real.executors.sweep import make_jobs, train_argv
+    from rlzoo_real.train.request import TrainArgs
 
     logs = tmp_path / "logs"
     n = 4096  # about 14 s in its run for the holder, at 300 steps/s

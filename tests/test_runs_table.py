@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from rlzoo_real.plotting.synthetic import make_synthetic_run
-from rlzoo_real.runs import find_run_folders
+from rlzoo_real.runs.folder import find_run_folders
+from tests.synthetic_runs import make_synthetic_run
 
 
 def test_runs_lists_real_and_odd_runs(cli, tiny_conf, tmp_path):

@@ -17,9 +17,9 @@ import numpy as np
 import pytest
 import yaml
 
-from rlzoo_real.envs import resolve_class
-from rlzoo_real.runs import RunFolder
-from rlzoo_real.wrappers import ClipAction, LowPassFilter, RateLimit
+from rlzoo_real.envs.make import resolve_class
+from rlzoo_real.envs.wrappers import ClipAction, LowPassFilter, RateLimit
+from rlzoo_real.runs.folder import RunFolder
 
 
 class Recorder(gym.Wrapper):
@@ -182,7 +182,7 @@ def test_short_names_resolve_and_the_chain_keeps_truncation():
     for step in range(1, 201):
         _, _, terminated, truncated, _ = env.step(env.action_space.sample())
         assert not terminated and truncated == (step == 200)
-    assert resolve_class("rlzoo_real.wrappers.RateLimit", kind="env_wrapper") is RateLimit
+    assert resolve_class("rlzoo_real.envs.wrappers.RateLimit", kind="env_wrapper") is RateLimit
 
 
 def test_the_chain_keeps_termination():
@@ -229,7 +229,7 @@ CONF = {
 WRAPPED = [
     {"ClipAction": {"low": -1.0, "high": 1.0}},
     {"RateLimit": {"max_delta": 0.5}},
-    "rlzoo_real.wrappers.HistoryWrapper",
+    "rlzoo_real.envs.wrappers.HistoryWrapper",
 ]
 
 
@@ -287,7 +287,7 @@ def test_replay_buffer_still_marks_timeouts(trained):
 
 
 def test_enjoy_rebuilds_the_wrappers_and_prints_continuity(cli, trained):
-    from rlzoo_real.loading import RunRequest, open_run
+    from rlzoo_real.replay.loading import RunRequest, open_run
 
     loaded = open_run(RunRequest(target=str(trained["wrapped"])), seed=0)
     try:
@@ -389,7 +389,7 @@ def test_export_bakes_the_clip_in_and_lists_the_rest(cli, trained, tmp_path):
             ["not inside the env's action box", "low, high"],
         ),
         ({"LowPassFilter": {"alpha": 2}}, ["alpha must be a number in (0, 1]", "cutoff_hz"]),
-        ("rlzoo_real.wrappers.NoSuchWrapper", ["has no 'NoSuchWrapper'"]),
+        ("rlzoo_real.envs.wrappers.NoSuchWrapper", ["has no 'NoSuchWrapper'"]),
     ],
 )
 def test_bad_wrappers_are_refused_before_any_run_folder(cli, tmp_path, wrapper, fragments):
@@ -408,9 +408,9 @@ def test_bad_wrappers_are_refused_before_any_run_folder(cli, tmp_path, wrapper, 
 
 
 def test_discrete_and_old_runs_get_no_continuity_column(tmp_path):
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.config import resolve_run_spec
-    from rlzoo_real.envs import make_vec_env_for
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.config.spec import resolve_run_spec
+    from rlzoo_real.envs.make import make_vec_env_for
 
     table = {"CartPole-v1": {"n_timesteps": 10}, "Pendulum-v1": {"n_timesteps": 10}}
     for env_id, algo in (("CartPole-v1", "ppo"), ("Pendulum-v1", "sac")):
@@ -491,7 +491,7 @@ class _Robot(gym.Env):
 def test_checks_before_training_send_the_robot_only_its_rest_command(tmp_path):
     """The pre-flight checks step the env once (env kwargs, wrapper values): with the middle of
     the action box, never a random command."""
-    from rlzoo_real.training import TrainArgs, prepare
+    from rlzoo_real.train.request import TrainArgs, prepare
 
     gym.register("RecordingRobot-v0", entry_point=_Robot, max_episode_steps=10)
     try:
@@ -524,7 +524,7 @@ class _NoClockRobot(gym.Env):
 
 
 def test_cutoff_hz_takes_the_period_of_a_realtime_wrapper_when_the_env_has_no_dt():
-    from rlzoo_real.realtime import RealTime
+    from rlzoo_real.envs.realtime import RealTime
 
     with pytest.raises(ValueError, match="no RealTime wrapper is listed before"):
         LowPassFilter(_NoClockRobot(), cutoff_hz=2.0)

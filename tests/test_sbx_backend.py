@@ -121,8 +121,8 @@ def test_sac_trains_into_a_run_folder_and_replays_without_pickle(cli, tmp_path):
     # Replay rebuilds the model from config.yml and loads the weights as tensors: its actions
     # are those of the whole pickled model, so the weights are really in place. By name,
     # sac_sbx is the JAX backend's sac.
-    from rlzoo_real.loading import RunRequest, open_run
-    from rlzoo_real.sbx_backend import SAC
+    from rlzoo_real.algos.sbx import SAC
+    from rlzoo_real.replay.loading import RunRequest, open_run
 
     loaded = open_run(
         RunRequest(algo="sac_sbx", env="Pendulum-v1", log_folder=str(tmp_path / "logs"))
@@ -296,7 +296,7 @@ def test_resume_of_a_gsde_run_after_sigint_is_exact(tmp_path, processes):
     """gSDE on JAX: the checkpoint keeps the policy's noise keys; same weights at the end."""
     from stable_baselines3.common.save_util import load_from_zip_file
 
-    from rlzoo_real.runs import RunFolder
+    from rlzoo_real.runs.folder import RunFolder
 
     first, second = _stop_resume_and_repeat(processes, tmp_path, "-params", "use_sde:True")
     config = yaml.safe_load((first / "Pendulum-v1" / "config.yml").read_text())
@@ -313,9 +313,9 @@ def test_resume_of_a_gsde_run_after_sigint_is_exact(tmp_path, processes):
 
 @needs_sbx
 def test_every_shipped_entry_translates_for_sbx():
-    from rlzoo_real.algos import BACKENDS
-    from rlzoo_real.config import bundled_hyperparams_dir, load_table, resolve_run_spec
-    from rlzoo_real.sbx_backend import adapt_model_kwargs
+    from rlzoo_real.algos.registry import BACKENDS
+    from rlzoo_real.algos.sbx import adapt_model_kwargs
+    from rlzoo_real.config.spec import bundled_hyperparams_dir, load_table, resolve_run_spec
 
     checked = 0
     for name, algo in sorted(BACKENDS["sbx"].items()):

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 
 _BASE = ("-f", "logs", "--eval-freq", "-1", "--verbose", "0", "--seed", "1")
 
@@ -71,7 +71,7 @@ def test_an_env_id_twice_is_refused_too(cli, tmp_path):
 
 
 def test_a_search_space_with_a_key_twice_is_refused(tmp_path):
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.tuning.spaces import load_space
 
     space = tmp_path / "space.yml"
@@ -86,9 +86,9 @@ def test_a_search_space_with_a_key_twice_is_refused(tmp_path):
 
 
 def test_run_files_read_back_refuse_a_key_twice(tmp_path):
-    from rlzoo_real.runs import read_plain_yaml, read_yaml
-    from rlzoo_real.safe_files import read_run_yaml
-    from rlzoo_real.yaml_reader import DuplicateKeyError
+    from rlzoo_real.runs.folder import read_plain_yaml, read_yaml
+    from rlzoo_real.runs.safe_files import read_run_yaml
+    from rlzoo_real.runs.yaml_io import DuplicateKeyError
 
     args = tmp_path / "args.yml"
     args.write_text("algo: sac\nenv: Pendulum-v1\nseed: 1\nalgo: ppo\n")
@@ -101,7 +101,7 @@ def test_run_files_read_back_refuse_a_key_twice(tmp_path):
 
 
 def test_merge_keys_may_still_be_overridden():
-    from rlzoo_real.yaml_reader import safe_load
+    from rlzoo_real.runs.yaml_io import safe_load
 
     text = "base: &b {gamma: 0.9, n_steps: 8}\nenv:\n  <<: *b\n  gamma: 0.99\n"
     assert safe_load(text)["env"] == {"gamma": 0.99, "n_steps": 8}
@@ -276,7 +276,7 @@ def test_a_log_write_on_a_full_device_is_named(tmp_path, log):
     loop finds it in the failed write's frames. /dev/full answers every write with ENOSPC."""
     import errno
 
-    from rlzoo_real.session import _failed_file
+    from rlzoo_real.train.session import _failed_file
 
     path = tmp_path / ("0.monitor.csv" if log == "monitor" else "progress.csv")
     path.symlink_to("/dev/full")

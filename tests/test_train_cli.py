@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import yaml
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 
 
 def _only_run(log_folder: Path, algo: str, env: str) -> RunFolder:
@@ -248,7 +248,7 @@ def _assert_user_error(result, *fragments: str) -> None:
                 "--conf-file",
                 "{conf}",
                 "-params",
-                "env_wrapper:[{'rlzoo_real.wrappers.HistoryWrapper': {'horizn': 2}}]",
+                "env_wrapper:[{'rlzoo_real.envs.wrappers.HistoryWrapper': {'horizn': 2}}]",
             ],
             ["wrong arguments"],
         ),

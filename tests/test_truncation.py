@@ -9,17 +9,17 @@ import numpy as np
 import pytest
 import yaml
 
-from rlzoo_real.wrappers import HistoryWrapper
+from rlzoo_real.envs.wrappers import HistoryWrapper
 
 WRAPPERS = [
-    "rlzoo_real.wrappers.HistoryWrapper",
+    "rlzoo_real.envs.wrappers.HistoryWrapper",
     "rl_zoo3.wrappers.TimeFeatureWrapper",
 ]
 
 
 @pytest.mark.parametrize("wrapper", WRAPPERS)
 def test_wrapped_pendulum_ends_by_truncation_only(wrapper):
-    from rlzoo_real.envs import resolve_class
+    from rlzoo_real.envs.make import resolve_class
 
     env = resolve_class(wrapper, kind="env_wrapper")(gym.make("Pendulum-v1"))
     env.reset(seed=0)
@@ -51,7 +51,7 @@ def test_replay_buffer_bootstraps_on_timeouts(cli, tmp_path):
                     "buffer_size": 1000,
                     "policy_kwargs": "dict(net_arch=[16])",
                     "env_wrapper": [
-                        {"rlzoo_real.wrappers.HistoryWrapper": {"horizon": 2}},
+                        {"rlzoo_real.envs.wrappers.HistoryWrapper": {"horizon": 2}},
                         "rl_zoo3.wrappers.TimeFeatureWrapper",
                     ],
                 }

@@ -49,8 +49,8 @@ def tiny(tmp_path: Path) -> dict[str, Path]:
 def test_every_algorithm_has_a_space_whose_samples_make_valid_entries(algo_name):
     import optuna
 
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.config import (
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.config.spec import (
         bundled_hyperparams_dir,
         load_table,
         parse_key_values,
@@ -85,7 +85,7 @@ def test_every_algorithm_has_a_space_whose_samples_make_valid_entries(algo_name)
 
 
 def test_print_space_reads_back_as_the_same_space(cli, tmp_path):
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.tuning.spaces import default_space, load_space
 
     result = cli("tune", "--algo", "td3", "--print-space")
@@ -98,7 +98,7 @@ def test_print_space_reads_back_as_the_same_space(cli, tmp_path):
 
 
 def test_a_space_file_narrows_and_extends_the_default(tmp_path):
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.tuning.spaces import load_space
 
     path = tmp_path / "space.yml"
@@ -359,7 +359,7 @@ def test_ctrl_c_stops_the_study_cleanly_and_keeps_finished_trials(tiny, processe
 
 def test_a_signal_that_comes_as_a_trial_ends_still_stops_the_study(tiny, cli, monkeypatch):
     """Ctrl-C while a trial's last files are written: that trial counts, no new one starts."""
-    from rlzoo_real.session import Session
+    from rlzoo_real.train.session import Session
 
     save_final = Session._save_final
 

@@ -55,7 +55,7 @@ ZOO_BROKEN = {
 
 def _needs_missing_package(algo_name: str, key: str) -> str | None:
     """A package the entry's own wrappers need that is not installed (its env exists here)."""
-    from rlzoo_real.wrappers import ZOO_ALIASES
+    from rlzoo_real.envs.wrappers import ZOO_ALIASES
 
     entry = yaml.safe_load((ZOO_DIR / f"{algo_name}.yml").read_text())[key] or {}
     wrappers = entry.get("env_wrapper") or []
@@ -84,7 +84,7 @@ def _missing(module: str) -> bool:
 
 def _register_zoo_envs() -> None:
     """The Zoo's own envs (CartPoleNoVel-v1, ...), registered the way a user asks realzoo to."""
-    from rlzoo_real.envs import import_gym_packages
+    from rlzoo_real.envs.make import import_gym_packages
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # optional packages it probes
@@ -143,7 +143,7 @@ def _target_env(algo_name: str, key: str) -> tuple[str, str | None]:
     """The env an entry is tried on, and why that env cannot exist here (None: it can)."""
     if key != "default":
         return key, unavailable(key)
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
 
     table = yaml.safe_load((ZOO_DIR / f"{algo_name}.yml").read_text())
     kind = "Discrete" if "Discrete" in get_algo(algo_name).action_spaces else "Box"
@@ -153,8 +153,8 @@ def _target_env(algo_name: str, key: str) -> tuple[str, str | None]:
 
 def _cheap_overrides(algo: Any, entry: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Values that shorten the run (not the entry's meaning) and a budget with one update."""
-    from rlzoo_real.config import _whole
-    from rlzoo_real.literals import coerce_yaml_numbers
+    from rlzoo_real.config.literals import coerce_yaml_numbers
+    from rlzoo_real.config.spec import _whole
 
     entry = {k: _whole(coerce_yaml_numbers(v)) for k, v in entry.items()}
     n_envs = entry.get("n_envs", 1)
@@ -201,11 +201,11 @@ ZOO_WARNINGS = pytest.mark.filterwarnings(
 @ZOO_WARNINGS
 @pytest.mark.parametrize(("algo_name", "key"), ENTRIES, ids=[f"{a}-{k}" for a, k in ENTRIES])
 def test_zoo_entry_trains(algo_name: str, key: str, tmp_path: Path) -> None:
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.config import load_table, resolve_run_spec
-    from rlzoo_real.envs import make_vec_env_for
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.config.spec import load_table, resolve_run_spec
+    from rlzoo_real.envs.make import make_vec_env_for
     from rlzoo_real.errors import UserError
-    from rlzoo_real.training import build_model
+    from rlzoo_real.train.request import build_model
 
     path = ZOO_DIR / f"{algo_name}.yml"
     table = load_table(path)
@@ -215,7 +215,7 @@ def test_zoo_entry_trains(algo_name: str, key: str, tmp_path: Path) -> None:
     algo = get_algo(algo_name)
     source = f"rl_zoo3/hyperparams/{path.name}"
     if (algo_name, key) in ZOO_BROKEN:
-        from rlzoo_real.training import _check_policy
+        from rlzoo_real.train.request import _check_policy
 
         spec, _ = resolve_run_spec(algo, env_id, table=table, source=source)
         with pytest.raises(UserError, match=ZOO_BROKEN[algo_name, key]):
@@ -299,7 +299,7 @@ def test_zoo_keys_reach_training_and_evaluation(cli, tmp_path):
     """``default`` entry, dotted policy, YAML 1.1 numbers, env/monitor kwargs, callback args."""
     import numpy as np
 
-    from rlzoo_real.runs import RunFolder
+    from rlzoo_real.runs.folder import RunFolder
 
     conf, logs = tmp_path / "sac.yml", tmp_path / "logs"
     conf.write_text(ZOO_KEYS_FILE)
@@ -320,7 +320,7 @@ def test_zoo_keys_reach_training_and_evaluation(cli, tmp_path):
 
 
 def test_env_kwargs_option_replaces_the_entry_as_in_the_zoo(tmp_path):
-    from rlzoo_real.training import TrainArgs, prepare
+    from rlzoo_real.train.request import TrainArgs, prepare
 
     conf = tmp_path / "sac.yml"
     conf.write_text(ZOO_KEYS_FILE)
@@ -407,7 +407,7 @@ def test_refused_values_name_entry_key_value_and_what_is_accepted(
 
 
 def test_search_space_files_read_yaml11_numbers(tmp_path):
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.tuning.spaces import load_space
 
     path = tmp_path / "space.yml"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rlzoo_real.runs import RunFolder
+from rlzoo_real.runs.folder import RunFolder
 
 #: Tiny hyperparameter entries by name (each trains in a second or two on 2 cores).
 CONFS = {

@@ -15,7 +15,9 @@ __all__ = ["opt"]
 
 
 def _algorithms() -> str:
-    from rlzoo_real.algos import ALGOS  # light: the registry imports classes only when used
+    from rlzoo_real.algos.registry import (
+        ALGOS,
+    )  # light: the registry imports classes only when used
 
     return f"Algorithm: {', '.join(ALGOS)}."
 

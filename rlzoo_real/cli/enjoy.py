@@ -11,8 +11,8 @@ from rlzoo_real.cli._common import user_errors
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from rlzoo_real.enjoy import Episode, ReplayResult
-    from rlzoo_real.loading import LoadedRun, RunRequest
+    from rlzoo_real.replay.enjoy import Episode, ReplayResult
+    from rlzoo_real.replay.loading import LoadedRun, RunRequest
 
 __all__ = ["register"]
 
@@ -166,7 +166,7 @@ def request_from(
     allow_import: list[str] | None = None,
 ) -> RunRequest:
     """Collect the run-choosing options of enjoy, record and export into a request."""
-    from rlzoo_real.loading import RunRequest
+    from rlzoo_real.replay.loading import RunRequest
 
     return RunRequest(
         target=target,
@@ -369,8 +369,8 @@ def _run(
     progress: bool = False,
     reward_log: str | None = None,
 ) -> None:
-    from rlzoo_real.enjoy import ReplayOptions, RewardLog
-    from rlzoo_real.enjoy import enjoy as run_enjoy
+    from rlzoo_real.replay.enjoy import ReplayOptions, RewardLog
+    from rlzoo_real.replay.enjoy import enjoy as run_enjoy
 
     echo = typer.echo if verbose > 0 else (lambda *a, **k: None)
 

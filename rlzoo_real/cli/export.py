@@ -63,8 +63,8 @@ def export(
     env.step; it is written only when it matches the torch policy within 1e-4 on real
     observations from the env.
     """
-    from rlzoo_real.export import MAX_DIFF
-    from rlzoo_real.export import export as run_export
+    from rlzoo_real.replay.export import MAX_DIFF
+    from rlzoo_real.replay.export import export as run_export
 
     request = request_from(
         target,
@@ -115,7 +115,7 @@ def _wrappers(entries: tuple[dict[str, Any], ...]) -> None:
     where = {
         "graph": "inside the graph (its action bounds)",
         "actions": "NOT in the graph: apply it to the graph's actions in the control loop "
-        "(rlzoo_real.filters), last wrapper first",
+        "(rlzoo_real.envs.filters), last wrapper first",
         "observations": "NOT in the graph: build the graph's input with it",
         "unknown": "NOT in the graph: apply it as training did",
     }

@@ -96,8 +96,14 @@ def sweep(
     learning_rate:3e-4. Each job is an ordinary run folder in the log tree; a failed job makes
     the sweep exit with status 1 and names its log.
     """
-    from rlzoo_real.sweep import check_jobs, finished_runs, make_jobs, parse_seeds, run_sweep
-    from rlzoo_real.training import TrainArgs
+    from rlzoo_real.executors.sweep import (
+        check_jobs,
+        finished_runs,
+        make_jobs,
+        parse_seeds,
+        run_sweep,
+    )
+    from rlzoo_real.train.request import TrainArgs
 
     template = TrainArgs(
         algo=algos[0],

@@ -12,8 +12,8 @@ from rlzoo_real.cli._common import user_errors
 from rlzoo_real.cli._options import opt
 
 if TYPE_CHECKING:
-    from rlzoo_real.runs import RunFolder
-    from rlzoo_real.training import Prepared
+    from rlzoo_real.runs.folder import RunFolder
+    from rlzoo_real.train.request import Prepared
 
 __all__ = ["register"]
 
@@ -277,8 +277,8 @@ def train(
 ) -> None:
     """Train an agent with tuned hyperparameters into logs/<algo>/<env>_<N>/."""
     from rlzoo_real.errors import UserError
-    from rlzoo_real.training import TrainArgs
-    from rlzoo_real.training import train as run_training
+    from rlzoo_real.train.request import TrainArgs
+    from rlzoo_real.train.request import train as run_training
 
     given = _given(ctx)
     if optimization_log_path is not None:
@@ -337,7 +337,7 @@ def train(
     truncate = _parse_bool(truncate_last_trajectory, "--truncate-last-trajectory")
     hyperparams = list(hyperparams or [])
     if trial_id is not None:
-        from rlzoo_real.algos import get_algo
+        from rlzoo_real.algos.registry import get_algo
         from rlzoo_real.tuning.results import trial_overrides
         from rlzoo_real.tuning.storage import default_study_name
 

@@ -266,7 +266,7 @@ def run_study(request: TuneRequest) -> None:
 
 
 def _print_space(algo: str, search_space: str | None, backend: str = "sb3") -> None:
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.errors import UserError
     from rlzoo_real.tuning.spaces import load_space, space_to_yaml
 

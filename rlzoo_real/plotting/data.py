@@ -1,6 +1,6 @@
 """Runs, monitor files and evaluations, read into arrays.
 
-Runs are found through :mod:`rlzoo_real.runs` (the one module that knows the log
+Runs are found through :mod:`rlzoo_real.runs.folder` (the one module that knows the log
 tree), grouped into *labels* (the algorithm, plus the hyperparameters and env kwargs
 that differ between its runs, so that a sweep over ``-params`` never merges two
 settings into one curve), and their evaluations are aligned onto one schedule per
@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs import (
+from rlzoo_real.runs.folder import (
     RunFolder,
     find_run_folders,
     read_run_args,
@@ -210,7 +210,7 @@ def env_matches(env_id: str, wanted: Sequence[str]) -> bool:
     """
     if not wanted:
         return True
-    from rlzoo_real.runs import env_folder_name
+    from rlzoo_real.runs.folder import env_folder_name
 
     names = {env_id, env_folder_name(env_id)}
     unversioned = {_VERSION.sub("", name) for name in names}

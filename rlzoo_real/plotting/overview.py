@@ -52,7 +52,7 @@ def list_runs(
         UserError: when the folder does not exist or holds no matching run.
     """
     from rlzoo_real.plotting.data import read_evaluations
-    from rlzoo_real.runs import (
+    from rlzoo_real.runs.folder import (
         find_run_folders,
         read_run_args,
         read_run_manifest,

@@ -84,7 +84,7 @@ def load_references(path: Path | None = None) -> dict[str, Reference]:
     import yaml
 
     try:
-        from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+        from rlzoo_real.runs.yaml_io import safe_load  # refuses duplicate keys
 
         data = safe_load(path.read_text())
     except OSError as exc:

@@ -40,7 +40,7 @@ def _readable(path: Path) -> None:
 
 def write_output(path: Path, text: str) -> Path:
     """Write a text output (table, JSON) atomically, readable as any file the user makes."""
-    from rlzoo_real.runs import write_text_atomic
+    from rlzoo_real.runs.folder import write_text_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)

@@ -6,7 +6,7 @@
 - :mod:`~rlzoo_real.tuning.storage`: the study folder, storage URLs, trials of dead workers.
 - :mod:`~rlzoo_real.tuning.study`: checking a request, creating or continuing a study.
 - :mod:`~rlzoo_real.tuning.worker`: a worker; each trial is a short ``realzoo train`` run.
-- :mod:`~rlzoo_real.tuning.pool`: ``--n-workers`` worker processes on one machine.
+- :mod:`~rlzoo_real.executors.pool`: ``--n-workers`` worker processes on one machine.
 - :mod:`~rlzoo_real.tuning.pruning`: the callback that reports evaluations to Optuna.
 - :mod:`~rlzoo_real.tuning.results`: trials CSV, the best entry as YAML, plots.
 

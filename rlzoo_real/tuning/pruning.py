@@ -15,7 +15,7 @@ from typing import Any
 
 from stable_baselines3.common.callbacks import BaseCallback, EvalCallback
 
-from rlzoo_real.stopping import TrainingDiverged
+from rlzoo_real.train.stopping import TrainingDiverged
 
 __all__ = ["TrialDiverged", "TrialReporter"]
 

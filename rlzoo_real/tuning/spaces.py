@@ -37,15 +37,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rlzoo_real.algos import AlgoSpec
-from rlzoo_real.errors import UserError, suggest
-from rlzoo_real.literals import (
+from rlzoo_real.algos.registry import AlgoSpec
+from rlzoo_real.config.literals import (
     KNOWN_NAMES,
     KnownName,
     ValueParseError,
     format_value,
     parse_value,
 )
+from rlzoo_real.errors import UserError, suggest
 from rlzoo_real.tuning.default_spaces import (
     ACTIVATIONS,
     CROSSQ_ARCHS,
@@ -222,7 +222,7 @@ def load_space(
 
     where = f"search space {str(path)!r}"
     try:
-        from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+        from rlzoo_real.runs.yaml_io import safe_load  # refuses duplicate keys
 
         data = safe_load(Path(path).read_text())
     except FileNotFoundError:
@@ -292,7 +292,7 @@ def space_to_yaml(space: SearchSpace) -> str:
 
 
 def _check_name(name: str, algo: AlgoSpec, where: str) -> None:
-    from rlzoo_real.config import SPECIAL_KEYS
+    from rlzoo_real.config.spec import SPECIAL_KEYS
 
     if name in _NOT_SEARCHABLE:
         raise UserError(f"{where}: {name!r} cannot be searched: {_NOT_SEARCHABLE[name]}.")
@@ -408,7 +408,7 @@ def resolve_values(
 
     Returns:
         Hyperparameters to override, with values as the safe parser reads them
-        (:class:`~rlzoo_real.literals.KnownName` for activation functions).
+        (:class:`~rlzoo_real.config.literals.KnownName` for activation functions).
     """
     result: dict[str, Any] = {}
     policy_kwargs: dict[str, Any] = {}

@@ -3,7 +3,7 @@
 :func:`prepare_tune` checks a request without writing anything (names, budget, search
 space, storage URL, and an existing study's algorithm, env and settings); :func:`run_tune`
 creates or continues the study, runs the trials in one process or in ``--n-workers``
-worker processes (:mod:`~rlzoo_real.tuning.pool`), and writes the results
+worker processes (:mod:`~rlzoo_real.executors.pool`), and writes the results
 (:mod:`~rlzoo_real.tuning.results`).
 
 The study records what its trials are (user attribute ``realzoo``): algorithm, env, the
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlzoo_real.algos import AlgoSpec, get_algo
+from rlzoo_real.algos.registry import AlgoSpec, get_algo
 from rlzoo_real.errors import UserError, suggest
 from rlzoo_real.tuning.samplers import PRUNERS, SAMPLERS
 from rlzoo_real.tuning.spaces import SearchSpace
@@ -285,8 +285,8 @@ def _base_entry(
 
     Both are checked against the study's when it exists.
     """
-    from rlzoo_real.config import parse_key_values
-    from rlzoo_real.training import TrainArgs, prepare
+    from rlzoo_real.config.spec import parse_key_values
+    from rlzoo_real.train.request import TrainArgs, prepare
 
     n_timesteps = request.n_timesteps if request.n_timesteps and request.n_timesteps > 0 else None
     given = bool(request.conf_file or request.preset or request.hyperparams)
@@ -349,8 +349,8 @@ def _check_base_runs(
     env_kwargs: list[str],
 ) -> None:
     """The study's entry still makes a valid run here (env installed, classes importable)."""
-    from rlzoo_real.config import resolve_run_spec
-    from rlzoo_real.envs import check_env_id, import_gym_packages, is_atari
+    from rlzoo_real.config.spec import resolve_run_spec
+    from rlzoo_real.envs.make import check_env_id, import_gym_packages, is_atari
 
     import_gym_packages(request.gym_packages)
     check_env_id(request.env)
@@ -410,7 +410,7 @@ def _without_fixed(
     space: SearchSpace, words: list[str], base: dict[str, Any]
 ) -> tuple[SearchSpace, list[str]]:
     """Drop the parameters that ``-params`` fixes (and policy_kwargs keys it sets)."""
-    from rlzoo_real.config import parse_key_values
+    from rlzoo_real.config.spec import parse_key_values
 
     fixed = parse_key_values(words, option="-params")
     policy_kwargs = fixed.get("policy_kwargs")
@@ -427,7 +427,7 @@ def _without_fixed(
 
 def _dry_check(space: SearchSpace, algo: AlgoSpec, env: str, base: dict[str, Any]) -> None:
     """Resolve the space's corners against the base entry, so bad names fail before any trial."""
-    from rlzoo_real.config import parse_key_values, resolve_run_spec
+    from rlzoo_real.config.spec import parse_key_values, resolve_run_spec
     from rlzoo_real.tuning.spaces import overrides, resolve_values
 
     for corner in (0, -1):
@@ -482,8 +482,8 @@ def run_tune(
 
 
 def _run(plan: TunePlan, storage: Any, command: str, echo: Callable[[str], None]) -> TuneResult:
-    from rlzoo_real.runs import write_text_atomic, write_yaml_atomic
-    from rlzoo_real.tuning.pool import run_pool
+    from rlzoo_real.executors.pool import run_pool
+    from rlzoo_real.runs.folder import write_text_atomic, write_yaml_atomic
     from rlzoo_real.tuning.results import count_states, find_best, write_results
     from rlzoo_real.tuning.storage import fail_dead_trials, mask_password
     from rlzoo_real.tuning.worker import run_worker
@@ -574,7 +574,7 @@ def _create_or_load(plan: TunePlan, storage: Any) -> Any:
 def _request_record(plan: TunePlan) -> dict[str, Any]:
     import dataclasses
 
-    from rlzoo_real.provenance import now_iso
+    from rlzoo_real.runs.manifest import now_iso
 
     request = dataclasses.asdict(plan.request)
     request["storage"] = plan.storage.shown

@@ -1,6 +1,6 @@
 """A tuning worker: takes trials of the study one after the other until the budget is spent.
 
-Each trial is a ``realzoo train`` run (:func:`rlzoo_real.training.train`) with the
+Each trial is a ``realzoo train`` run (:func:`rlzoo_real.train.request.train`) with the
 sampled values as ``-params``, no checkpoints, its own run folder under the study's
 ``trials/`` and a :class:`~rlzoo_real.tuning.pruning.TrialReporter` that reports every
 evaluation to Optuna. A trial that raises or diverges is failed with its reason (user
@@ -8,7 +8,7 @@ attribute ``fail_reason``) and the worker goes on with the next one.
 
 Workers run in the ``realzoo tune`` process itself (``--n-workers 1``) or as processes
 ``python -m rlzoo_real.tuning.worker INDEX`` that read their settings as JSON on
-standard input (see :mod:`~rlzoo_real.tuning.pool`). SIGINT/SIGTERM stop a worker
+standard input (see :mod:`~rlzoo_real.executors.pool`). SIGINT/SIGTERM stop a worker
 cleanly: the running trial stops after its current step and is failed as
 "interrupted"; no new trial starts; a second signal stops at once.
 """
@@ -126,7 +126,7 @@ def run_worker(
     """
     import optuna
 
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.tuning.results import describe_trial
     from rlzoo_real.tuning.samplers import make_pruner, make_sampler
     from rlzoo_real.tuning.spaces import space_from_dict
@@ -163,7 +163,7 @@ def run_worker(
     space = space_from_dict(algo, config["space"], where="the study's search space")
     fail_dead_trials(study, storage)
     # load torch and SB3 before the first trial, so that its duration is its training
-    import rlzoo_real.training  # noqa: F401
+    import rlzoo_real.train.request  # noqa: F401
     import rlzoo_real.tuning.pruning  # noqa: F401
 
     stop = _Stop()
@@ -225,7 +225,7 @@ class _Objective:
     def __call__(self, trial: Any) -> float:
         import optuna
 
-        from rlzoo_real.training import TrainArgs, train
+        from rlzoo_real.train.request import TrainArgs, train
         from rlzoo_real.tuning.pruning import TrialDiverged, TrialReporter
         from rlzoo_real.tuning.spaces import overrides, resolve_values
 

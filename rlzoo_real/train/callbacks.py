@@ -9,7 +9,7 @@ from typing import Any
 from stable_baselines3.common.callbacks import BaseCallback
 from stable_baselines3.common.logger import CSVOutputFormat, KVWriter
 
-from rlzoo_real.stopping import EXIT_DIVERGED, Diverged, finite, non_finite_parameter
+from rlzoo_real.train.stopping import EXIT_DIVERGED, Diverged, finite, non_finite_parameter
 
 __all__ = [
     "EXIT_DIVERGED",
@@ -178,7 +178,7 @@ class RunControl(BaseCallback):
 
         ``at_rollout_start``: called from a rollout start (the rollout's gSDE noise is kept).
         """
-        from rlzoo_real.checkpoint import capture_state, save_checkpoint
+        from rlzoo_real.train.checkpoint import capture_state, save_checkpoint
 
         if self.records and self.records[-1].steps == self.model.num_timesteps:
             return self.records[-1]

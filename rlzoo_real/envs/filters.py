@@ -1,6 +1,6 @@
 """The arithmetic of realzoo's action safety layers, in numpy only.
 
-:mod:`rlzoo_real.wrappers` wraps these for training and replay; a robot's control loop
+:mod:`rlzoo_real.envs.wrappers` wraps these for training and replay; a robot's control loop
 that runs an exported ONNX policy uses the same classes on the policy's output, so the
 robot sees exactly the actions the policy was trained with:
 

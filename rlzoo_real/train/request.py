@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlzoo_real.algos import AlgoSpec, get_algo
-from rlzoo_real.config import RunSpec, bundled_hyperparams_dir, load_table, parse_key_values
+from rlzoo_real.algos.registry import AlgoSpec, get_algo
+from rlzoo_real.config.spec import RunSpec, bundled_hyperparams_dir, load_table, parse_key_values
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs import RunFolder
-from rlzoo_real.session import TrainResult
+from rlzoo_real.runs.folder import RunFolder
+from rlzoo_real.train.session import TrainResult
 
 __all__ = [
     "Prepared",
@@ -91,15 +91,15 @@ class Prepared:
 
 def prepare(args: TrainArgs) -> Prepared:
     """Check a request without writing anything: names, files, hyperparameters, env kwargs."""
-    from rlzoo_real.config import resolve_run_spec
-    from rlzoo_real.envs import (
+    from rlzoo_real.config.spec import resolve_run_spec
+    from rlzoo_real.envs.make import (
         check_class_refs,
         check_env_id,
         check_env_wrappers,
         import_gym_packages,
         is_atari,
     )
-    from rlzoo_real.trust import check_model_kwargs
+    from rlzoo_real.runs.trust import check_model_kwargs
 
     _check_options(args)
     if not args.algo or not args.env:
@@ -112,7 +112,7 @@ def prepare(args: TrainArgs) -> Prepared:
     import_gym_packages(args.gym_packages)
     check_env_id(args.env)
     if args.preset:
-        from rlzoo_real.presets import preset_file
+        from rlzoo_real.config.presets import preset_file
 
         path = preset_file(args.preset, algo.name, conf_file=args.conf_file)
         table, source = load_table(path), f"hyperparams/{args.preset}/{algo.name}.yml"
@@ -123,7 +123,7 @@ def prepare(args: TrainArgs) -> Prepared:
         table, source = load_table(path), f"hyperparams/{algo.name}.yml"
     overrides = parse_key_values(args.hyperparams, option="-params")
     if args.updates_between_episodes:
-        from rlzoo_real.realtime import between_episode_overrides
+        from rlzoo_real.envs.realtime import between_episode_overrides
 
         overrides = between_episode_overrides(algo, overrides)
     spec, notice = resolve_run_spec(
@@ -136,7 +136,7 @@ def prepare(args: TrainArgs) -> Prepared:
         is_atari=is_atari(args.env),
     )
     if args.updates_between_episodes:
-        from rlzoo_real.realtime import check_between_episodes
+        from rlzoo_real.envs.realtime import check_between_episodes
 
         check_between_episodes(spec)
     env_kwargs, eval_env_kwargs = parse_env_kwargs(args, spec)
@@ -144,7 +144,7 @@ def prepare(args: TrainArgs) -> Prepared:
     _check_env(algo, args.env, env_kwargs)
     _check_policy(algo, spec)
     if algo.run_backend == "sbx":  # torch-only keys refused before any run folder exists
-        from rlzoo_real.sbx_backend import adapt_model_kwargs
+        from rlzoo_real.algos.sbx import adapt_model_kwargs
 
         adapt_model_kwargs(dict(spec.model_kwargs), algo=algo.name, where=spec.source)
     if eval_env_kwargs is not env_kwargs:
@@ -152,14 +152,14 @@ def prepare(args: TrainArgs) -> Prepared:
     check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1, where=spec.source)
     check_env_wrappers(args.env, env_kwargs, spec.env_wrappers)  # values they refuse, early
     if spec.env_wrappers:
-        from rlzoo_real.realtime import check_realtime_envs
+        from rlzoo_real.envs.realtime import check_realtime_envs
 
         check_realtime_envs(spec, vec_env=args.vec_env, n_eval_envs=args.n_eval_envs)
     check_class_refs(spec.vec_env_wrappers, kind="vec_env_wrapper", leading=1, where=spec.source)
     check_class_refs(spec.callbacks, kind="callback", leading=0, where=spec.source)
     check_model_kwargs(spec.model_kwargs, where=spec.source)
     if args.trained_agent:
-        from rlzoo_real.loading import check_warm_start_files
+        from rlzoo_real.replay.loading import check_warm_start_files
 
         _check_trained_agent(Path(args.trained_agent), algo)
         check_warm_start_files(Path(args.trained_agent), off_policy=algo.off_policy)
@@ -173,9 +173,9 @@ def parse_env_kwargs(
     """The env kwargs of training and evaluation (evaluation defaults to training's).
 
     With ``spec``, the entry's ``env_kwargs`` apply unless ``--env-kwargs`` replaces them
-    (the RL Zoo's rule, see :func:`rlzoo_real.config.effective_env_kwargs`).
+    (the RL Zoo's rule, see :func:`rlzoo_real.config.spec.effective_env_kwargs`).
     """
-    from rlzoo_real.config import effective_env_kwargs
+    from rlzoo_real.config.spec import effective_env_kwargs
 
     env_kwargs = parse_key_values(args.env_kwargs, option="--env-kwargs")
     eval_env_kwargs = parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
@@ -224,12 +224,12 @@ def _check_options(args: TrainArgs) -> None:
 def _check_env(algo: AlgoSpec, env_id: str, env_kwargs: dict[str, Any]) -> None:
     """Make the env once, reset it and take one step, so bad env kwargs fail here, clearly.
 
-    The step sends the action at rest (:func:`rlzoo_real.filters.rest_action`), never a
+    The step sends the action at rest (:func:`rlzoo_real.envs.filters.rest_action`), never a
     random one: on hardware this check moves the robot as little as possible.
     """
     import gymnasium as gym
 
-    from rlzoo_real.filters import rest_action
+    from rlzoo_real.envs.filters import rest_action
 
     env = None
     try:
@@ -272,7 +272,7 @@ def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
             f"--trained-agent {str(path)!r} is not an existing .zip model file "
             "(e.g. logs/sac/Pendulum-v1_1/Pendulum-v1.zip)."
         )
-    from rlzoo_real.safe_files import inspect_model_file
+    from rlzoo_real.runs.safe_files import inspect_model_file
 
     inspect_model_file(path)  # a zip bomb or another kind of file, refused unopened
     try:
@@ -285,7 +285,7 @@ def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
     policy_module = str(data.get("policy_class", {}).get("__module__", ""))
     cls = algo.load_class()
     accepted = {c.__module__ for c in getattr(cls, "policy_aliases", {}).values()}
-    from rlzoo_real.runs import params_dirs, read_plain_yaml
+    from rlzoo_real.runs.folder import params_dirs, read_plain_yaml
 
     dirs = params_dirs(path.parent)  # the model sits in a run folder (realzoo's or the Zoo's)
     saved = read_plain_yaml(dirs[0] / "args.yml") if dirs else None  # None: the Zoo's tags
@@ -314,14 +314,18 @@ def train(
         extra_callbacks: more SB3 callbacks for this session (e.g. a tuner's pruning hook);
             they run after the evaluation callback, so they see its latest result.
     """
-    from rlzoo_real.locks import acquire_run_lock
-    from rlzoo_real.provenance import now_iso, start_manifest
-    from rlzoo_real.runs import create_locked_run_folder, write_text_atomic, write_yaml_atomic
-    from rlzoo_real.session import Session
-    from rlzoo_real.stopping import StopRequest
+    from rlzoo_real.runs.folder import (
+        create_locked_run_folder,
+        write_text_atomic,
+        write_yaml_atomic,
+    )
+    from rlzoo_real.runs.locks import acquire_run_lock
+    from rlzoo_real.runs.manifest import now_iso, start_manifest
+    from rlzoo_real.train.session import Session
+    from rlzoo_real.train.stopping import StopRequest
 
     if args.resume:
-        from rlzoo_real.resume import locate_run, prepare_resume
+        from rlzoo_real.train.resume import locate_run, prepare_resume
 
         _check_options(args)  # prepare() checks them on a new run
         target = locate_run(  # reads args.yml only
@@ -405,7 +409,7 @@ def _set_threads(num_threads: int, *, backend: str = "sb3") -> int:
     import torch
 
     if backend == "sbx":
-        from rlzoo_real.sbx_backend import configure_threads
+        from rlzoo_real.algos.sbx import configure_threads
 
         configure_threads(num_threads)
 
@@ -433,19 +437,19 @@ def build_model(
     Raises:
         UserError: when the algorithm rejects a hyperparameter value.
     """
-    from rlzoo_real.literals import materialize
+    from rlzoo_real.config.literals import materialize
 
     algo = get_algo(spec.algo, backend=spec.backend)
     algo_cls = algo.load_class()
     kwargs = dict(spec.model_kwargs)
     if trained_agent and algo.run_backend != "sbx":  # the Zoo's warm start: the model's policy
-        from rlzoo_real.loading import saved_policy_kwargs
-        from rlzoo_real.trust import check_model_kwargs
+        from rlzoo_real.replay.loading import saved_policy_kwargs
+        from rlzoo_real.runs.trust import check_model_kwargs
 
         kwargs["policy_kwargs"] = saved_policy_kwargs(Path(trained_agent))
         check_model_kwargs(kwargs, where=f"-i {trained_agent}")
     if algo.run_backend == "sbx":
-        from rlzoo_real.sbx_backend import adapt_model_kwargs
+        from rlzoo_real.algos.sbx import adapt_model_kwargs
 
         kwargs = adapt_model_kwargs(kwargs, algo=algo.name, where=spec.source)
     kwargs = materialize(kwargs)
@@ -468,7 +472,7 @@ def build_model(
             f"{type(exc).__name__}: {exc}"
         ) from None
     if trained_agent:  # weights, step count and replay buffer; nothing of it unpickled
-        from rlzoo_real.loading import warm_start
+        from rlzoo_real.replay.loading import warm_start
 
         warm_start(
             model,

@@ -1,7 +1,7 @@
 """One training session: envs, model and callbacks built, ``learn`` run, results saved.
 
 A session either starts a run (fresh, or warm-started from another model) or continues
-one from a checkpoint (:class:`~rlzoo_real.resume.ResumePoint`). Both end the same way:
+one from a checkpoint (:class:`~rlzoo_real.train.resume.ResumePoint`). Both end the same way:
 a final checkpoint, the final model, the manifest updated.
 """
 
@@ -17,14 +17,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs import RunFolder
-from rlzoo_real.stopping import Diverged, TrainingDiverged, non_finite_parameter
+from rlzoo_real.runs.folder import RunFolder
+from rlzoo_real.train.stopping import Diverged, TrainingDiverged, non_finite_parameter
 
 if TYPE_CHECKING:
-    from rlzoo_real.checkpoint import CheckpointRecord
-    from rlzoo_real.resume import ResumePoint
-    from rlzoo_real.stopping import StopRequest
-    from rlzoo_real.training import Prepared, TrainArgs
+    from rlzoo_real.train.checkpoint import CheckpointRecord
+    from rlzoo_real.train.request import Prepared, TrainArgs
+    from rlzoo_real.train.resume import ResumePoint
+    from rlzoo_real.train.stopping import StopRequest
 
 __all__ = ["Session", "TrainResult"]
 
@@ -79,14 +79,14 @@ class Session:
         """Build envs, model, logger and callbacks (restored from ``resume`` when given)."""
         from stable_baselines3.common.utils import set_random_seed
 
-        from rlzoo_real.envs import make_vec_env_for
+        from rlzoo_real.envs.make import make_vec_env_for
 
         args, spec = prepared.args, prepared.spec
         set_random_seed(prepared.seed)
         notes = list(resume.notes) if resume else []
         normalize_stats = None
         if resume is not None:
-            from rlzoo_real.checkpoint import discard_after, trim_logs
+            from rlzoo_real.train.checkpoint import discard_after, trim_logs
 
             notes.extend(discard_after(run, resume.record.steps))
             notes.extend(trim_logs(run, resume.state["logs"]))
@@ -108,7 +108,7 @@ class Session:
             if resume is not None:
                 model = _load_for_resume(prepared, resume, env, run, notes)
             else:
-                from rlzoo_real.training import build_model
+                from rlzoo_real.train.request import build_model
 
                 model = build_model(
                     spec,
@@ -120,17 +120,17 @@ class Session:
                     truncate_last_trajectory=args.truncate_last_trajectory,
                 )
             callbacks, eval_callback = _make_callbacks(prepared, run)
-            from rlzoo_real.callbacks import DivergenceGuard
+            from rlzoo_real.train.callbacks import DivergenceGuard
 
             guard = DivergenceGuard()  # first: sees a step's NaN before evaluation or checkpoint
             callbacks.insert(0, guard)
             if resume is not None and eval_callback is not None and resume.state["eval"]:
-                from rlzoo_real.checkpoint import restore_eval_callback
+                from rlzoo_real.train.checkpoint import restore_eval_callback
 
                 problem = restore_eval_callback(eval_callback, resume.state["eval"])
                 if problem:
                     notes.append(f"evaluation env state not restored ({problem})")
-            from rlzoo_real.realtime import realtime_callbacks
+            from rlzoo_real.envs.realtime import realtime_callbacks
 
             callbacks.extend(realtime_callbacks(spec))  # overruns into progress.csv
             callbacks.extend(extra_callbacks)
@@ -159,9 +159,9 @@ class Session:
 
     def learn(self, manifest: dict[str, Any]) -> TrainResult:
         """Train to the run's budget (or until stopped), then save and close everything."""
-        from rlzoo_real.callbacks import StopTraining
-        from rlzoo_real.provenance import now_iso
-        from rlzoo_real.runs import write_yaml_atomic
+        from rlzoo_real.runs.folder import write_yaml_atomic
+        from rlzoo_real.runs.manifest import now_iso
+        from rlzoo_real.train.callbacks import StopTraining
 
         args, spec, model = self.prepared.args, self.prepared.spec, self.model
         if self.wandb_run is not None:
@@ -173,7 +173,7 @@ class Session:
         elif args.log_interval < -1:  # the RL Zoo's -2: no logging by the algorithm
             kwargs["log_interval"] = None
         if self.resume is not None:
-            from rlzoo_real.checkpoint import restore_rng
+            from rlzoo_real.train.checkpoint import restore_rng
 
             steps, reset = spec.n_timesteps - model.num_timesteps, False
             self.notes.extend(restore_rng(model, self.resume.state["rng"]))  # last, before learn
@@ -289,7 +289,7 @@ class Session:
         )
 
     def _save_final(self) -> None:
-        from rlzoo_real.checkpoint import _write_atomic
+        from rlzoo_real.train.checkpoint import _write_atomic
 
         model = self.model
         bad = non_finite_parameter(model)
@@ -350,7 +350,7 @@ def _failed_file(exc: OSError) -> str | None:
 def _load_for_resume(
     prepared: Prepared, resume: ResumePoint, env: Any, run: RunFolder, notes: list[str]
 ) -> Any:
-    from rlzoo_real.checkpoint import restore_vec_env
+    from rlzoo_real.train.checkpoint import restore_vec_env
 
     args, record = prepared.args, resume.record
     algo_cls = prepared.algo.load_class()
@@ -380,7 +380,7 @@ def _make_control(
     eval_callback: Any,
     resume: ResumePoint | None,
 ) -> Any:
-    from rlzoo_real.callbacks import RunControl
+    from rlzoo_real.train.callbacks import RunControl
 
     args, spec = prepared.args, prepared.spec
     save_freq = args.save_freq
@@ -401,7 +401,7 @@ def _make_control(
 def _make_logger(args: TrainArgs, run: RunFolder, wandb_run: Any, resumed: bool) -> Any:
     from stable_baselines3.common.logger import Logger, make_output_format
 
-    from rlzoo_real.callbacks import ContinuedCSVOutputFormat
+    from rlzoo_real.train.callbacks import ContinuedCSVOutputFormat
 
     formats: list[Any] = []
     if args.verbose >= 1:
@@ -414,7 +414,7 @@ def _make_logger(args: TrainArgs, run: RunFolder, wandb_run: Any, resumed: bool)
         tb_dir = Path(args.tensorboard_log) / run.path.parent.name / run.path.name
         formats.append(make_output_format("tensorboard", str(tb_dir)))
     if wandb_run is not None:
-        from rlzoo_real.callbacks import WandbWriter
+        from rlzoo_real.train.callbacks import WandbWriter
 
         formats.append(WandbWriter(wandb_run))
     return Logger(folder=str(run.path), output_formats=formats)
@@ -424,8 +424,8 @@ def _warm_start_normalization(env: Any, params_dir: Path) -> None:
     """The warm-start model's statistics (read without unpickling), still learning."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from rlzoo_real.loading import inside_run
-    from rlzoo_real.safe_files import apply_normalization, read_normalization
+    from rlzoo_real.replay.loading import inside_run
+    from rlzoo_real.runs.safe_files import apply_normalization, read_normalization
 
     path = params_dir / "vecnormalize.pkl"
     if not path.is_file():
@@ -446,9 +446,9 @@ def _warm_start_normalization(env: Any, params_dir: Path) -> None:
 
 
 def _make_callbacks(prepared: Prepared, run: RunFolder) -> tuple[list[Any], Any]:
-    from rlzoo_real.callbacks import SaveBestNormalization
-    from rlzoo_real.continuity import ContinuityEvalCallback, ContinuityLogger
-    from rlzoo_real.envs import make_vec_env_for, resolve_class
+    from rlzoo_real.envs.continuity import ContinuityEvalCallback, ContinuityLogger
+    from rlzoo_real.envs.make import make_vec_env_for, resolve_class
+    from rlzoo_real.train.callbacks import SaveBestNormalization
 
     args, spec = prepared.args, prepared.spec
     callbacks: list[Any] = [

@@ -136,14 +136,16 @@ for _spec in (
     AlgoSpec("qrdqn", "sb3_contrib:QRDQN", _DISCRETE, True, backend="sb3-contrib"),
     AlgoSpec("trpo", "sb3_contrib:TRPO", _ALL, False, supports_sde=True, backend="sb3-contrib"),
     AlgoSpec("ars", "sb3_contrib:ARS", _DISCRETE | _BOX, False, backend="sb3-contrib"),
-    AlgoSpec("droq", "rlzoo_real.droq:DroQ", _BOX, True, supports_sde=True, backend="rlzoo_real"),
+    AlgoSpec(
+        "droq", "rlzoo_real.algos.droq:DroQ", _BOX, True, supports_sde=True, backend="rlzoo_real"
+    ),
     AlgoSpec(
         "openloop",
-        "rlzoo_real.openloop:OpenLoop",
+        "rlzoo_real.algos.openloop:OpenLoop",
         _BOX,
         False,
         backend="rlzoo_real",
-        env_check="rlzoo_real.joints:check_env",
+        env_check="rlzoo_real.algos.joints:check_env",
     ),
     AlgoSpec(
         "ppo_lstm",
@@ -156,7 +158,7 @@ for _spec in (
 ):
     register(_spec)
 
-# The JAX backend (sbx-rl, the ``sbx`` extra): its classes, wrapped by rlzoo_real.sbx_backend so
+# The JAX backend (sbx-rl, the ``sbx`` extra): its classes, wrapped by rlzoo_real.algos.sbx so
 # that their model files also hold the weights as plain tensors (replay never unpickles).
 # DroQ there is SAC with dropout and layer norm in the critics (sbx removed its DroQ class).
 for _name, _cls, _spaces, _off, _sde in (
@@ -169,7 +171,7 @@ for _name, _cls, _spaces, _off, _sde in (
     ("ppo", "PPO", _DISCRETE | _BOX, False, True),
     ("dqn", "DQN", _DISCRETE, True, False),
 ):
-    register(AlgoSpec(_name, f"rlzoo_real.sbx_backend:{_cls}", _spaces, _off, _sde, backend="sbx"))
+    register(AlgoSpec(_name, f"rlzoo_real.algos.sbx:{_cls}", _spaces, _off, _sde, backend="sbx"))
 
 
 def get_algo(name: str, backend: str = "sb3") -> AlgoSpec:

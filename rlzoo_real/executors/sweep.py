@@ -35,12 +35,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rlzoo_real.algos import get_algo
+from rlzoo_real.algos.registry import get_algo
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs import RunFolder, env_folder_name, find_run_folders
+from rlzoo_real.runs.folder import RunFolder, env_folder_name, find_run_folders
 
 if TYPE_CHECKING:
-    from rlzoo_real.training import TrainArgs
+    from rlzoo_real.train.request import TrainArgs
 
 __all__ = [
     "MATCH_KEYS",
@@ -222,7 +222,7 @@ def make_jobs(
     return jobs
 
 
-#: ``realzoo train`` flags for the fields of :class:`~rlzoo_real.training.TrainArgs` a
+#: ``realzoo train`` flags for the fields of :class:`~rlzoo_real.train.request.TrainArgs` a
 #: sweep passes on; any other field set to a non-default value is refused.
 _FLAGS = {
     "log_folder": "-f",
@@ -255,7 +255,7 @@ def train_argv(args: TrainArgs) -> list[str]:
     Raises:
         UserError: when ``args`` sets an option a sweep does not pass on.
     """
-    from rlzoo_real.training import TrainArgs
+    from rlzoo_real.train.request import TrainArgs
 
     defaults = TrainArgs(algo=args.algo, env=args.env)
     argv = ["train", "--algo", args.algo, "--env", args.env]
@@ -324,11 +324,11 @@ def finished_runs(
 ) -> dict[str, RunFolder]:
     """Run folders in ``log_folder`` in ``status``, by the match key of the job they ran.
 
-    The status is :func:`rlzoo_real.runs.run_status`'s: ``running`` while a process holds
+    The status is :func:`rlzoo_real.runs.folder.run_status`'s: ``running`` while a process holds
     the run's lock, ``stopped`` also for a run whose process was killed (for ``stopped``,
     only runs with a checkpoint to resume from).
     """
-    from rlzoo_real.runs import read_run_args, read_run_manifest, run_status
+    from rlzoo_real.runs.folder import read_run_args, read_run_manifest, run_status
 
     algos = sorted({get_algo(job.args.algo, backend=job.args.backend).folder for job in jobs})
     envs = sorted({job.args.env for job in jobs})
@@ -351,7 +351,7 @@ def check_jobs(jobs: Sequence[Job]) -> None:
     Raises:
         UserError: the first mistake found, naming the job.
     """
-    from rlzoo_real.training import prepare
+    from rlzoo_real.train.request import prepare
 
     seen = set()
     for job in jobs:
@@ -366,7 +366,7 @@ def check_jobs(jobs: Sequence[Job]) -> None:
 
 
 def _holder(run: RunFolder) -> str:
-    from rlzoo_real.locks import read_lock_holder
+    from rlzoo_real.runs.locks import read_lock_holder
 
     holder = read_lock_holder(run.path)
     return f"pid {holder.get('pid', '?')} on {holder.get('host', '?')}"
@@ -402,8 +402,8 @@ def run_sweep(
         on_event: receives one line per event (start, end, failure).
         command: the command line, recorded in the summary.
     """
-    from rlzoo_real.provenance import now_iso
-    from rlzoo_real.runs import write_yaml_atomic
+    from rlzoo_real.runs.folder import write_yaml_atomic
+    from rlzoo_real.runs.manifest import now_iso
 
     if n_workers < 1:
         raise UserError(f"--n-workers must be at least 1, got {n_workers}.")

@@ -3,7 +3,7 @@
 Safety layers for real robots (:class:`ClipAction`, :class:`RateLimit`,
 :class:`LowPassFilter`) and observation helpers (:class:`HistoryWrapper`, the time
 feature). A YAML entry names them by their short name (``ClipAction``) or full dotted
-path (``rlzoo_real.wrappers.ClipAction``); :data:`WRAPPERS` is the table of short names,
+path (``rlzoo_real.envs.wrappers.ClipAction``); :data:`WRAPPERS` is the table of short names,
 which other modules extend with :func:`register_wrapper`. The RL Zoo's wrapper paths
 (``rl_zoo3.wrappers.X``) map onto these or onto sb3-contrib's, see :data:`ZOO_ALIASES`.
 
@@ -11,7 +11,7 @@ Every wrapper here passes ``terminated`` and ``truncated`` through unchanged, so
 time limit stays a truncation and off-policy targets still bootstrap on timeouts, and
 every stateful one starts each episode afresh on ``reset``. Their state is plain
 attributes, so a checkpoint (which pickles the envs) resumes them mid-episode. The
-filter arithmetic lives in :mod:`rlzoo_real.filters` (numpy only), for control loops
+filter arithmetic lives in :mod:`rlzoo_real.envs.filters` (numpy only), for control loops
 that run an exported policy.
 """
 
@@ -22,8 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from rlzoo_real.errors import UserError, suggest
-from rlzoo_real.filters import (
+from rlzoo_real.envs.filters import (
     ActionClip,
     LowPass,
     RateLimiter,
@@ -31,6 +30,7 @@ from rlzoo_real.filters import (
     broadcast,
     cutoff_to_alpha,
 )
+from rlzoo_real.errors import UserError, suggest
 
 __all__ = [
     "WRAPPERS",
@@ -47,18 +47,18 @@ __all__ = [
 ZOO_ALIASES: dict[str, str] = {
     "rl_zoo3.wrappers.TimeFeatureWrapper": "sb3_contrib.common.wrappers.TimeFeatureWrapper",
     "utils.wrappers.TimeFeatureWrapper": "sb3_contrib.common.wrappers.TimeFeatureWrapper",
-    "rl_zoo3.wrappers.HistoryWrapper": "rlzoo_real.wrappers.HistoryWrapper",
-    "utils.wrappers.HistoryWrapper": "rlzoo_real.wrappers.HistoryWrapper",
+    "rl_zoo3.wrappers.HistoryWrapper": "rlzoo_real.envs.wrappers.HistoryWrapper",
+    "utils.wrappers.HistoryWrapper": "rlzoo_real.envs.wrappers.HistoryWrapper",
 }
 
 #: Short wrapper names for ``env_wrapper`` entries -> dotted class path (imported when used).
 WRAPPERS: dict[str, str] = {
-    "ClipAction": "rlzoo_real.wrappers.ClipAction",
-    "RateLimit": "rlzoo_real.wrappers.RateLimit",
-    "LowPassFilter": "rlzoo_real.wrappers.LowPassFilter",
-    "HistoryWrapper": "rlzoo_real.wrappers.HistoryWrapper",
+    "ClipAction": "rlzoo_real.envs.wrappers.ClipAction",
+    "RateLimit": "rlzoo_real.envs.wrappers.RateLimit",
+    "LowPassFilter": "rlzoo_real.envs.wrappers.LowPassFilter",
+    "HistoryWrapper": "rlzoo_real.envs.wrappers.HistoryWrapper",
     "TimeFeature": "sb3_contrib.common.wrappers.TimeFeatureWrapper",
-    "RealTime": "rlzoo_real.realtime.RealTime",
+    "RealTime": "rlzoo_real.envs.realtime.RealTime",
 }
 
 

@@ -24,7 +24,7 @@ Scheduling rules:
 In a hyperparameter file (``RealTime`` is also the wrapper registry's short name)::
 
     env_wrapper:
-      - rlzoo_real.realtime.RealTime: {frequency_hz: 50}
+      - rlzoo_real.envs.realtime.RealTime: {frequency_hz: 50}
 """
 
 from __future__ import annotations
@@ -41,8 +41,8 @@ from stable_baselines3.common.callbacks import BaseCallback
 from rlzoo_real.errors import UserError
 
 if TYPE_CHECKING:
-    from rlzoo_real.algos import AlgoSpec
-    from rlzoo_real.config import RunSpec
+    from rlzoo_real.algos.registry import AlgoSpec
+    from rlzoo_real.config.spec import RunSpec
 
 __all__ = [
     "RealTime",
@@ -95,7 +95,7 @@ class RealTime(gym.Wrapper[Any, Any, Any, Any]):
             raise RealTimeArgumentError(
                 f"RealTime: frequency_hz must be a positive number of steps per second, got "
                 f"{frequency_hz!r}. In a hyperparameter file: env_wrapper: "
-                "[{rlzoo_real.realtime.RealTime: {frequency_hz: 50}}]."
+                "[{rlzoo_real.envs.realtime.RealTime: {frequency_hz: 50}}]."
             )
         if tolerance_s is None:
             tolerance_s = min(0.001, 0.1 / frequency_hz)
@@ -233,7 +233,7 @@ class RealTimeLogger(BaseCallback):
 
 def realtime_callbacks(spec: RunSpec) -> list[BaseCallback]:
     """A :class:`RealTimeLogger` when one of the run's env wrappers is :class:`RealTime`."""
-    from rlzoo_real.envs import resolve_class
+    from rlzoo_real.envs.make import resolve_class
 
     for ref in spec.env_wrappers:
         cls = resolve_class(ref.path, kind="env_wrapper")

@@ -81,9 +81,9 @@ KINDS: dict[str, Kind] = {
     "env_wrapper": Kind(
         "gymnasium:Wrapper",
         (
-            "rlzoo_real.wrappers",
-            "rlzoo_real.realtime",
-            "rlzoo_real.continuity",
+            "rlzoo_real.envs.wrappers",
+            "rlzoo_real.envs.realtime",
+            "rlzoo_real.envs.continuity",
             "gymnasium.wrappers",
             "stable_baselines3.common.monitor",
             "stable_baselines3.common.atari_wrappers",
@@ -97,8 +97,8 @@ KINDS: dict[str, Kind] = {
     "callback": Kind(
         "stable_baselines3.common.callbacks:BaseCallback",
         (
-            "rlzoo_real.callbacks",
-            "rlzoo_real.continuity",
+            "rlzoo_real.train.callbacks",
+            "rlzoo_real.envs.continuity",
             "stable_baselines3.common.callbacks",
         ),
     ),
@@ -238,7 +238,7 @@ def allowed_classes(kind: str) -> dict[str, type]:
     found: dict[str, type] = {}
     for module_name in spec.modules:
         found.update(_scan(module_name, spec.base))
-    from rlzoo_real.wrappers import WRAPPERS, ZOO_ALIASES
+    from rlzoo_real.envs.wrappers import WRAPPERS, ZOO_ALIASES
 
     # Names realzoo's own tables map (short wrapper names, the RL Zoo's paths): their
     # targets are named in realzoo's code, so importing them is realzoo's choice.
@@ -266,11 +266,29 @@ def _lookup(target: str, kind: str) -> type | None:
     return listed
 
 
+#: Modules that run folders written before the subpackage layout (realzoo 0.1) name in their
+#: ``config.yml``: their classes live on under the new paths.
+LEGACY_MODULES = {
+    "rlzoo_real.wrappers": "rlzoo_real.envs.wrappers",
+    "rlzoo_real.realtime": "rlzoo_real.envs.realtime",
+    "rlzoo_real.continuity": "rlzoo_real.envs.continuity",
+    "rlzoo_real.callbacks": "rlzoo_real.train.callbacks",
+}
+
+
+def current_path(path: str) -> str:
+    """``path`` with a module of the 0.1 layout replaced by its new home (else unchanged)."""
+    module, _, attr = path.rpartition(".")
+    return f"{LEGACY_MODULES[module]}.{attr}" if module in LEGACY_MODULES else path
+
+
 def _target(path: str, kind: str) -> str:
-    from rlzoo_real.wrappers import ZOO_ALIASES
+    from rlzoo_real.envs.wrappers import ZOO_ALIASES
+
+    path = current_path(path)
 
     if kind == "env_wrapper":
-        from rlzoo_real.wrappers import wrapper_path
+        from rlzoo_real.envs.wrappers import wrapper_path
 
         return path if path in allowed_classes(kind) else wrapper_path(path)
     return ZOO_ALIASES.get(path, path)
@@ -311,7 +329,7 @@ def resolve(path: str, *, kind: str, where: str = "") -> type:
 
 
 def _import_class(target: str, *, kind: str, where: str, shown: str | None = None) -> type:
-    from rlzoo_real.wrappers import ZOO_ALIASES
+    from rlzoo_real.envs.wrappers import ZOO_ALIASES
 
     at = f"{where}: " if where else ""
     shown = shown or target
@@ -366,7 +384,7 @@ def check_model_kwargs(kwargs: Mapping[str, Any], *, where: str) -> None:
     ``activation_fn: nn.Adam`` or ``optimizer_class: nn.ReLU`` become a message naming
     the key instead of a traceback from deep inside torch.
     """
-    from rlzoo_real.literals import KnownName
+    from rlzoo_real.config.literals import KnownName
 
     def walk(mapping: Mapping[str, Any], prefix: str) -> None:
         for key, value in mapping.items():

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from rlzoo_real.locks import RunLock
+    from rlzoo_real.runs.locks import RunLock
 
 __all__ = [
     "LOCK_FILE",
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 
-#: the run folder's lock file (see :mod:`rlzoo_real.locks`): held by the one process writing in
+#: the run folder's lock file (see :mod:`rlzoo_real.runs.locks`): held by the one process writing in
 #: the folder, it records that process's pid, host and start time
 LOCK_FILE = "run.lock"
 
@@ -139,7 +139,7 @@ class RunFolder:
 
     @property
     def lock_file(self) -> Path:
-        """``run.lock``: locked by the process writing in the folder (:mod:`rlzoo_real.locks`)."""
+        """``run.lock``: locked by the process writing in the folder (:mod:`rlzoo_real.runs.locks`)."""
         return lock_file_of(self.path)
 
     @property
@@ -174,7 +174,7 @@ def create_locked_run_folder(
     log_folder: Path, algo: str, env_id: str, *, suffix: str = ""
 ) -> tuple[RunFolder, RunLock]:
     """Create a new run folder as :func:`create_run_folder` does, and lock it for this process
-    (:func:`rlzoo_real.locks.acquire_run_lock`) before anything else is written in it."""
+    (:func:`rlzoo_real.runs.locks.acquire_run_lock`) before anything else is written in it."""
     run, lock = _create(log_folder, algo, env_id, suffix, lock=True)
     assert lock is not None
     return run, lock
@@ -195,7 +195,7 @@ def _create(
             continue
         held = None
         if lock:
-            from rlzoo_real.locks import acquire_run_lock
+            from rlzoo_real.runs.locks import acquire_run_lock
 
             try:
                 held = acquire_run_lock(path)  # nobody else can know this folder yet
@@ -240,7 +240,7 @@ def _umask() -> int:
 
 def read_yaml(path: Path) -> Any:
     """Read a YAML file written by :func:`write_yaml_atomic`."""
-    from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+    from rlzoo_real.runs.yaml_io import safe_load  # refuses duplicate keys
 
     return safe_load(path.read_text())
 
@@ -259,7 +259,7 @@ def read_plain_yaml(path: Path) -> dict[str, Any] | None:
     tree reads two files per run), or None when missing, unreadable or not a mapping."""
     import yaml
 
-    from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+    from rlzoo_real.runs.yaml_io import safe_load  # refuses duplicate keys
 
     try:
         data = safe_load(path.read_text(), fast=True)  # a safe loader (C or Python)
@@ -368,7 +368,7 @@ __all__ += ["checkpoint_vecnormalize_file", "params_dirs", "run_folders", "runs_
 def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, int | None]:
     """How a run stands and at which step: finished, running, stopped, failed or unknown.
 
-    A run is ``running`` while a process holds its lock (:mod:`rlzoo_real.locks`), whatever
+    A run is ``running`` while a process holds its lock (:mod:`rlzoo_real.runs.locks`), whatever
     its manifest says (a resume that has not rewritten it yet). A manifest that still says
     ``running`` while nobody holds the lock means the run was killed: it is reported
     ``stopped`` at its latest checkpoint, from which ``realzoo train --resume`` continues
@@ -376,7 +376,7 @@ def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, in
     """
     import socket
 
-    from rlzoo_real.locks import lock_state
+    from rlzoo_real.runs.locks import lock_state
 
     lock = lock_state(run.path)
     if lock == "held":

@@ -188,7 +188,7 @@ def _walk(node: ast.AST, text: str) -> Any:
             f"{text!r}: the name {shown!r} is not one realzoo knows.{suggest(shown, KNOWN_NAMES)} "
             "Accepted names are activation functions (nn.ReLU, nn.Tanh, nn.ELU, ...), optimizers "
             "(th.optim.Adam, ...), HerReplayBuffer, NatureCNN and the other names listed in "
-            "rlzoo_real.literals.KNOWN_NAMES; plain strings must be quoted."
+            "rlzoo_real.config.literals.KNOWN_NAMES; plain strings must be quoted."
         )
     raise ValueParseError(
         f"{text!r}: {ast.unparse(node)!r} is not accepted here. Values may be numbers, quoted "
@@ -281,7 +281,7 @@ def materialize(value: Any) -> Any:
 
 
 def format_value(value: Any) -> str:
-    """Write a value so that :func:`~rlzoo_real.literals.parse_value` reads it back."""
+    """Write a value so that :func:`~rlzoo_real.config.literals.parse_value` reads it back."""
     if isinstance(value, KnownName):
         return value.name
     if isinstance(value, dict):

@@ -72,7 +72,7 @@ class _UnsafeTag(Exception):
 def _run_yaml_loader() -> type:
     import yaml
 
-    from rlzoo_real.yaml_reader import unique_keys
+    from rlzoo_real.runs.yaml_io import unique_keys
 
     class RunYamlLoader(unique_keys(yaml.SafeLoader)):  # type: ignore[misc]
         """SafeLoader plus the few Python tags the RL Zoo writes, built as plain data."""
@@ -97,7 +97,7 @@ def _run_yaml_loader() -> type:
         name = known_name_for(suffix)
         if name is None:
             raise _UnsafeTag(f"{_PY_TAG}name:{suffix}")
-        from rlzoo_real.literals import KnownName
+        from rlzoo_real.config.literals import KnownName
 
         return KnownName(name)
 
@@ -113,7 +113,7 @@ def _run_yaml_loader() -> type:
 
 def known_name_for(dotted: str) -> str | None:
     """``torch.nn.modules.activation.ReLU`` -> ``nn.ReLU`` (a name the safe parser knows)."""
-    from rlzoo_real.literals import KNOWN_NAMES
+    from rlzoo_real.config.literals import KNOWN_NAMES
 
     module, _, attr = dotted.rpartition(".")
     for name, target in KNOWN_NAMES.items():

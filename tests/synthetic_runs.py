@@ -13,7 +13,7 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from rlzoo_real.runs import RunFolder, create_run_folder, write_yaml_atomic
+from rlzoo_real.runs.folder import RunFolder, create_run_folder, write_yaml_atomic
 
 __all__ = ["make_synthetic_logs", "make_synthetic_run"]
 

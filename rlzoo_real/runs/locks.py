@@ -2,7 +2,7 @@
 
 ``realzoo train`` (a new run, from the moment its folder exists) and ``realzoo train
 --resume`` (before anything in the folder is touched) hold an exclusive ``flock`` on the
-run's lock file (:attr:`rlzoo_real.runs.RunFolder.lock_file`) until they end. The kernel
+run's lock file (:attr:`rlzoo_real.runs.folder.RunFolder.lock_file`) until they end. The kernel
 drops the lock when the process dies, however it dies, so a killed run can be resumed
 at once; a second writer is refused with the holder's pid and host, which the lock file
 records (``pid``, ``host``, ``pid_start``, ``start_time``, ``command``).
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs import lock_file_of, process_start_time
+from rlzoo_real.runs.folder import lock_file_of, process_start_time
 
 __all__ = ["RunLock", "RunLockedError", "acquire_run_lock", "lock_state", "read_lock_holder"]
 
@@ -104,7 +104,7 @@ class RunLock:
 
 
 def _identity() -> dict[str, Any]:
-    from rlzoo_real.provenance import now_iso
+    from rlzoo_real.runs.manifest import now_iso
 
     return {
         "pid": os.getpid(),

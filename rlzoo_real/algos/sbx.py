@@ -226,7 +226,7 @@ def adapt_model_kwargs(kwargs: dict[str, Any], *, algo: str, where: str) -> dict
     Raises:
         UserError: a setting that has no JAX counterpart (the message names the key).
     """
-    from rlzoo_real.literals import KnownName
+    from rlzoo_real.config.literals import KnownName
 
     def refuse(key: str, value: Any, why: str) -> UserError:
         return UserError(

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.loading import LoadedRun, RunRequest
+from rlzoo_real.replay.loading import LoadedRun, RunRequest
 
 __all__ = ["FORMATS", "MAX_DIFF", "ExportResult", "export", "export_onnx", "onnx_policy"]
 
@@ -109,14 +109,14 @@ def export(
     Raises:
         UserError: a bad request, an unsupported policy, or a failed parity check.
     """
-    from rlzoo_real.loading import open_run
+    from rlzoo_real.replay.loading import open_run
 
     if fmt.lower() not in FORMATS:
         raise UserError(f"--format {fmt!r} is not supported; formats: {', '.join(FORMATS)}.")
     if n_check < 1:
         raise UserError(f"--n-check must be at least 1, got {n_check}.")
     _require_export_extra()
-    from rlzoo_real.trust import opening
+    from rlzoo_real.runs.trust import opening
 
     with opening(request.allow_import):  # the run's names resolved as open_run allowed them
         loaded = open_run(dataclasses.replace(request, device="cpu"), n_envs=1, seed=seed)
@@ -326,10 +326,10 @@ def export_onnx(
 def wrapper_deployment(spec: Any) -> tuple[dict[str, Any], ...]:
     """Where each of the run's env wrappers lives once the policy is exported.
 
-    The graph is stateless: it holds :class:`~rlzoo_real.wrappers.ClipAction` (its box is
+    The graph is stateless: it holds :class:`~rlzoo_real.envs.wrappers.ClipAction` (its box is
     the policy's action space, so the graph's actions stay within it), nothing else.
     Stateful action filters (``RateLimit``, ``LowPassFilter``) must run in the control
-    loop on the graph's output (:mod:`rlzoo_real.filters` has them in numpy), in reverse
+    loop on the graph's output (:mod:`rlzoo_real.envs.filters` has them in numpy), in reverse
     list order; observation wrappers (``HistoryWrapper``, the time feature) must build
     the graph's input, in list order. Each entry: ``wrapper`` (as in config.yml),
     ``class`` (dotted path), ``kwargs`` and ``where`` (``graph``, ``actions``,
@@ -337,8 +337,8 @@ def wrapper_deployment(spec: Any) -> tuple[dict[str, Any], ...]:
     """
     from sb3_contrib.common.wrappers import TimeFeatureWrapper
 
-    from rlzoo_real.envs import resolve_class
-    from rlzoo_real.wrappers import ClipAction, HistoryWrapper, LowPassFilter, RateLimit
+    from rlzoo_real.envs.make import resolve_class
+    from rlzoo_real.envs.wrappers import ClipAction, HistoryWrapper, LowPassFilter, RateLimit
 
     entries = []
     for ref in spec.env_wrappers:

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlzoo_real.config import ClassRef, RunSpec
+from rlzoo_real.config.spec import ClassRef, RunSpec
 from rlzoo_real.errors import UserError, suggest
 
 __all__ = [
@@ -35,7 +35,7 @@ def import_gym_packages(names: Iterable[str]) -> None:
 
     Only names the user gave on the command line (or that a run the user resumes
     recorded) come here: a run being opened has its own list checked by
-    :func:`rlzoo_real.trust.check_gym_packages` first.
+    :func:`rlzoo_real.runs.trust.check_gym_packages` first.
     """
     for name in names:
         try:
@@ -71,8 +71,8 @@ def is_atari(env_id: str) -> bool:
 
 def resolve_class(path: str, *, kind: str, where: str = "") -> Any:
     """The class of ``kind`` named by ``path``, from realzoo's allowlist (RL Zoo aliases
-    understood) and checked for its kind: see :func:`rlzoo_real.trust.resolve`."""
-    from rlzoo_real.trust import resolve
+    understood) and checked for its kind: see :func:`rlzoo_real.runs.trust.resolve`."""
+    from rlzoo_real.runs.trust import resolve
 
     return resolve(path, kind=kind, where=where)
 
@@ -124,7 +124,7 @@ def check_env_wrappers(
     """
     import gymnasium as gym
 
-    from rlzoo_real.filters import rest_action
+    from rlzoo_real.envs.filters import rest_action
 
     if not refs:
         return
@@ -178,7 +178,7 @@ class EnvMaker:
     As Stable-Baselines3's ``make_vec_env`` does it (``render_mode="rgb_array"`` unless
     given, the action space seeded with ``seed + rank``, a ``Monitor``, then the
     ``env_wrapper`` chain), with one addition: Box-action envs get the
-    :class:`~rlzoo_real.continuity.ContinuityCost` measure right inside the Monitor, so
+    :class:`~rlzoo_real.envs.continuity.ContinuityCost` measure right inside the Monitor, so
     it sees the actions after every wrapper and ``monitor.csv`` has its column.
     """
 
@@ -206,7 +206,7 @@ class EnvMaker:
         import gymnasium as gym
         from stable_baselines3.common.monitor import Monitor
 
-        from rlzoo_real.continuity import KEY, ContinuityCost, measurable
+        from rlzoo_real.envs.continuity import KEY, ContinuityCost, measurable
 
         try:
             env = gym.make(self.env_id, **{"render_mode": "rgb_array", **self.env_kwargs})
@@ -239,7 +239,7 @@ class EnvMaker:
 
 def _monitor_lacks_column(monitor_dir: Path | None) -> bool:
     """A monitor file made before the continuity column existed (appending must match it)."""
-    from rlzoo_real.continuity import KEY
+    from rlzoo_real.envs.continuity import KEY
 
     path = Path(monitor_dir) / "0.monitor.csv" if monitor_dir is not None else None
     if path is None or not path.is_file():
@@ -285,7 +285,7 @@ def make_vec_env_for(
     )
 
     vec_cls = SubprocVecEnv if vec_env == "subproc" and n_envs > 1 else DummyVecEnv
-    from rlzoo_real.trust import check_env_id_imports
+    from rlzoo_real.runs.trust import check_env_id_imports
 
     check_env_id_imports(spec.env_id, where=spec.source)
     chain = WrapperChain(spec.env_wrappers, where=spec.source) if spec.env_wrappers else None

@@ -18,9 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlzoo_real.algos import AlgoSpec
-from rlzoo_real.errors import UserError, suggest
-from rlzoo_real.literals import (
+from rlzoo_real.algos.registry import AlgoSpec
+from rlzoo_real.config.literals import (
     KNOWN_NAMES,
     KnownName,
     ValueParseError,
@@ -30,6 +29,7 @@ from rlzoo_real.literals import (
     parse_value,
     to_plain,
 )
+from rlzoo_real.errors import UserError, suggest
 
 __all__ = [
     "SPECIAL_KEYS",
@@ -115,8 +115,8 @@ class RunSpec:
         callbacks: extra callbacks from the entry.
         action_noise: ``(noise_type, noise_std)`` for off-policy exploration, or None.
         model_kwargs: keyword arguments for the algorithm class (may hold schedules and
-            :class:`~rlzoo_real.literals.KnownName` objects; see ``literals.materialize``).
-        backend: ``sb3`` (PyTorch) or ``sbx`` (JAX), see :func:`rlzoo_real.algos.get_algo`.
+            :class:`~rlzoo_real.config.literals.KnownName` objects; see ``literals.materialize``).
+        backend: ``sb3`` (PyTorch) or ``sbx`` (JAX), see :func:`rlzoo_real.algos.registry.get_algo`.
         env_kwargs: the entry's ``env_kwargs`` (``--env-kwargs`` replaces them, as in the Zoo).
         monitor_kwargs: keyword arguments for each env's ``Monitor`` (``info_keywords``, ...).
     """
@@ -142,7 +142,7 @@ class RunSpec:
 
 def bundled_hyperparams_dir() -> Path:
     """The folder of hyperparameter files shipped with realzoo."""
-    return Path(__file__).resolve().parent / "hyperparams"
+    return Path(__file__).resolve().parent.parent / "hyperparams"
 
 
 def load_table(path: str | Path) -> dict[str, Any]:
@@ -284,7 +284,7 @@ def _load_yaml_table(path: Path) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"Hyperparameter file {str(path)!r} does not exist.")
     try:
-        from rlzoo_real.yaml_reader import safe_load  # refuses duplicate keys
+        from rlzoo_real.runs.yaml_io import safe_load  # refuses duplicate keys
 
         table = safe_load(path.read_text())
     except yaml.YAMLError as exc:
@@ -462,7 +462,7 @@ _SDE_KEYS = frozenset({"use_sde", "sde_sample_freq", "use_sde_at_warmup"})
 
 
 def _no_sde_message(algo: AlgoSpec, key: str, where: str) -> str:
-    from rlzoo_real.algos import BACKENDS
+    from rlzoo_real.algos.registry import BACKENDS
 
     table = BACKENDS[algo.run_backend]
     with_sde = ", ".join(sorted(a.name for a in table.values() if a.supports_sde))

@@ -10,7 +10,7 @@ loads the weights alone.
 Nothing is unpickled by default: the model is rebuilt from ``config.yml`` and
 ``model.set_parameters`` reads only the weight files of the zip (``torch.load`` with
 ``weights_only=True``); ``args.yml``, ``config.yml``, the zip's ``data`` and
-``vecnormalize.pkl`` are read by the safe readers of :mod:`rlzoo_real.safe_files`.
+``vecnormalize.pkl`` are read by the safe readers of :mod:`rlzoo_real.runs.safe_files`.
 ``--unsafe-pickle-load`` switches to plain pickle (``Algo.load``) for files one trusts.
 """
 
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError, suggest
-from rlzoo_real.runs import (
+from rlzoo_real.runs.folder import (
     RunFolder,
     checkpoint_vecnormalize_file,
     env_folder_name,
@@ -35,7 +35,7 @@ from rlzoo_real.runs import (
     run_folders,
     runs_by_env,
 )
-from rlzoo_real.safe_files import (
+from rlzoo_real.runs.safe_files import (
     UNSAFE_FLAG,
     ModelFileInfo,
     apply_normalization,
@@ -91,7 +91,7 @@ class RunRequest:
         device: torch device.
         unsafe_pickle_load: load with pickle (runs code from the files).
         allow_import: modules or dotted class paths the user allows the run's files to
-            name beyond realzoo's allowlist (``--allow-import``), see :mod:`rlzoo_real.trust`.
+            name beyond realzoo's allowlist (``--allow-import``), see :mod:`rlzoo_real.runs.trust`.
         backend: ``sb3`` or ``sbx``: which backend's runs ``algo`` names (``sac_sbx`` also does).
     """
 
@@ -165,7 +165,7 @@ def find_run(request: RunRequest) -> tuple[Path, Path | None]:
             "Say which run to load: a run folder or model file (realzoo enjoy logs/sac/"
             "Pendulum-v1_1), or --algo and --env (with -f LOG_FOLDER and --exp-id N)."
         )
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
 
     algo = get_algo(request.algo, backend=request.backend).folder  # sac, or sac_sbx for JAX runs
     log_folder = Path(request.log_folder)
@@ -206,7 +206,7 @@ def read_run(run_path: Path, *, env_hint: str | None = None) -> RunRecord | None
     Raises:
         UserError: unreadable files, or several param folders and no env to choose.
     """
-    from rlzoo_real.config import parse_key_values
+    from rlzoo_real.config.spec import parse_key_values
 
     dirs = params_dirs(run_path)
     if not dirs:
@@ -245,10 +245,10 @@ def _head(path: Path) -> str:
 
 
 def run_spec(record: RunRecord) -> Any:
-    """Rebuild the run's :class:`~rlzoo_real.config.RunSpec` from its ``config.yml``."""
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.config import resolve_run_spec
-    from rlzoo_real.literals import contains_known_name
+    """Rebuild the run's :class:`~rlzoo_real.config.spec.RunSpec` from its ``config.yml``."""
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.config.literals import contains_known_name
+    from rlzoo_real.config.spec import resolve_run_spec
 
     config = dict(record.config or {})
     named = {k: v for k, v in config.items() if contains_known_name(v)}
@@ -393,7 +393,7 @@ def _check_model_fits(info: ModelFileInfo, path: Path, algo: Any, env: Any, env_
 
 
 def _algo_of_module(module: str) -> str:
-    from rlzoo_real.algos import ALGOS
+    from rlzoo_real.algos.registry import ALGOS
 
     package = module.rsplit(".", 1)[0].rsplit(".", 1)[-1]  # stable_baselines3.sac.policies -> sac
     names = {spec.name for spec in ALGOS.values()}
@@ -460,24 +460,24 @@ def open_run(
         seed: seed of the first env (env ``i`` gets ``seed + i``) and of the model.
         render_mode: passed to ``gymnasium.make`` (``"human"``, ``"rgb_array"``, None).
 
-    Everything the run's files name is resolved inside :func:`rlzoo_real.trust.opening`:
+    Everything the run's files name is resolved inside :func:`rlzoo_real.runs.trust.opening`:
     classes from the allowlist only (or those ``request.allow_import`` allows), no
     ``gym_packages`` of the run imported unless the request names them.
 
     Raises:
         UserError: anything about the request, the run's files or the model that is wrong.
     """
-    from rlzoo_real.trust import opening
+    from rlzoo_real.runs.trust import opening
 
     with opening(request.allow_import):
         return _open_run(request, n_envs=n_envs, seed=seed, render_mode=render_mode)
 
 
 def _open_run(request: RunRequest, *, n_envs: int, seed: int, render_mode: str | None) -> LoadedRun:
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.config import parse_key_values
-    from rlzoo_real.envs import check_env_id, import_gym_packages, resolve_class
-    from rlzoo_real.trust import allows, check_env_id_imports, check_gym_packages
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.config.spec import parse_key_values
+    from rlzoo_real.envs.make import check_env_id, import_gym_packages, resolve_class
+    from rlzoo_real.runs.trust import allows, check_env_id_imports, check_gym_packages
 
     if n_envs < 1:
         raise UserError(f"--n-envs must be at least 1, got {n_envs}.")
@@ -572,7 +572,7 @@ def inside_run(path: Path, run_path: Path) -> None:
 
 
 def _check_request_matches(request: RunRequest, record: RunRecord) -> None:
-    from rlzoo_real.algos import get_algo
+    from rlzoo_real.algos.registry import get_algo
 
     if request.algo and get_algo(request.algo, backend=request.backend).name != record.algo:
         raise UserError(
@@ -589,8 +589,8 @@ def _check_request_matches(request: RunRequest, record: RunRecord) -> None:
 def _lone_model_spec(
     request: RunRequest, run_path: Path, model_file: Path | None
 ) -> tuple[Any, RunFolder]:
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.config import resolve_run_spec
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.config.spec import resolve_run_spec
 
     if model_file is None or not request.unsafe_pickle_load:
         raise UserError(
@@ -616,7 +616,7 @@ def _make_env(
     seed: int,
     env_kwargs: dict[str, Any],
 ) -> Any:
-    from rlzoo_real.envs import make_vec_env_for
+    from rlzoo_real.envs.make import make_vec_env_for
 
     stats = None
     if spec.normalize is not None:
@@ -641,8 +641,8 @@ def _make_env(
 
 
 def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: int) -> Any:
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.training import build_model
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.train.request import build_model
 
     algo = get_algo(spec.algo, backend=spec.backend)
     if request.unsafe_pickle_load:
@@ -650,7 +650,7 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
             return algo.load_class().load(str(path), device=request.device)
         except Exception as exc:  # anything from unpickling someone else's objects
             raise UserError(f"Could not load {str(path)!r} with pickle: {exc!r}.") from None
-    from rlzoo_real.trust import check_model_kwargs
+    from rlzoo_real.runs.trust import check_model_kwargs
 
     check_model_kwargs(spec.model_kwargs, where=str(spec.source))
     kwargs = dict(spec.model_kwargs)
@@ -688,8 +688,8 @@ def check_warm_start_files(path: Path, *, off_policy: bool) -> None:
     Raises:
         UserError: a file that is not what it should be, or one that leads out of its run.
     """
-    from rlzoo_real.runs import params_dirs
-    from rlzoo_real.safe_files import read_replay_buffer
+    from rlzoo_real.runs.folder import params_dirs
+    from rlzoo_real.runs.safe_files import read_replay_buffer
 
     inspect_model_file(path)
     for params in params_dirs(path.parent):
@@ -717,7 +717,7 @@ def saved_policy_kwargs(path: Path) -> dict[str, Any]:
     """
     import json
 
-    from rlzoo_real.safe_files import known_name_for
+    from rlzoo_real.runs.safe_files import known_name_for
 
     inspect_model_file(path)  # sizes checked before reading
     with zipfile.ZipFile(path) as archive:
@@ -738,7 +738,7 @@ def saved_policy_kwargs(path: Path) -> dict[str, Any]:
                     "realzoo does not load from a model file. Train from scratch, or give a "
                     "model whose policy uses torch.nn / torch.optim classes."
                 )
-            from rlzoo_real.literals import KnownName
+            from rlzoo_real.config.literals import KnownName
 
             value = KnownName(name)
         out[key] = value
@@ -767,7 +767,7 @@ def warm_start(
     """
     import numpy as np
 
-    from rlzoo_real.safe_files import BUFFER_FIELDS, HER_FIELDS, read_replay_buffer
+    from rlzoo_real.runs.safe_files import BUFFER_FIELDS, HER_FIELDS, read_replay_buffer
 
     info = inspect_model_file(path)
     try:

@@ -16,11 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs import RunFolder, env_folder_name, latest_run_id, read_yaml
+from rlzoo_real.runs.folder import RunFolder, env_folder_name, latest_run_id, read_yaml
 
 if TYPE_CHECKING:
-    from rlzoo_real.checkpoint import CheckpointRecord
-    from rlzoo_real.training import Prepared, TrainArgs
+    from rlzoo_real.train.checkpoint import CheckpointRecord
+    from rlzoo_real.train.request import Prepared, TrainArgs
 
 __all__ = ["ResumePoint", "locate_run", "prepare_resume"]
 
@@ -59,7 +59,7 @@ def locate_run(
                 f"--resume {target} needs --algo and --env (and -f if the log folder is not "
                 "'logs') to find the run; or give the run folder itself: --resume logs/sac/X_1."
             )
-        from rlzoo_real.algos import get_algo
+        from rlzoo_real.algos.registry import get_algo
 
         log_path = Path(log_folder) / get_algo(algo, backend=backend).folder  # sac or sac_sbx
         run_id = latest_run_id(log_path, env) if target == "latest" else int(target)
@@ -155,11 +155,11 @@ def _check_run_files(run: RunFolder, manifest: dict[str, Any], saved: dict[str, 
 
 def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
     """Check a ``--resume`` request and load the checkpoint it continues from (writes nothing)."""
-    from rlzoo_real.algos import get_algo
-    from rlzoo_real.checkpoint import find_resumable
-    from rlzoo_real.config import resolve_run_spec
-    from rlzoo_real.envs import check_env_id, import_gym_packages
-    from rlzoo_real.training import Prepared, TrainArgs, parse_env_kwargs
+    from rlzoo_real.algos.registry import get_algo
+    from rlzoo_real.config.spec import resolve_run_spec
+    from rlzoo_real.envs.make import check_env_id, import_gym_packages
+    from rlzoo_real.train.checkpoint import find_resumable
+    from rlzoo_real.train.request import Prepared, TrainArgs, parse_env_kwargs
 
     assert args.resume is not None
     run = locate_run(

@@ -1,6 +1,6 @@
 """Replaying a trained agent: ``realzoo enjoy`` and ``realzoo record``.
 
-:func:`enjoy` loads a run through :func:`rlzoo_real.loading.open_run` (env rebuilt as
+:func:`enjoy` loads a run through :func:`rlzoo_real.replay.loading.open_run` (env rebuilt as
 trained, normalization frozen, model rebuilt from config with its weights), then
 :func:`replay` steps it and reports every finished episode. Episode returns and
 lengths are counted the way ``stable_baselines3``'s ``evaluate_policy`` counts them
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.loading import LoadedRun, RunRequest
+from rlzoo_real.replay.loading import LoadedRun, RunRequest
 
 __all__ = ["RewardLog", "Episode", "ReplayOptions", "ReplayResult", "enjoy", "replay", "video_path"]
 
@@ -52,7 +52,7 @@ class ReplayOptions:
 class Episode:
     """One episode of a replay: its number (from 1), env, return and length, and its
     continuity cost (mean absolute change of the action between steps; None when the
-    env's actions are not Box, see :mod:`rlzoo_real.continuity`)."""
+    env's actions are not Box, see :mod:`rlzoo_real.envs.continuity`)."""
 
     number: int
     env_index: int
@@ -122,7 +122,7 @@ def replay(
     from stable_baselines3.common.monitor import Monitor
     from stable_baselines3.common.vec_env import VecMonitor, is_vecenv_wrapped
 
-    from rlzoo_real.continuity import episode_cost
+    from rlzoo_real.envs.continuity import episode_cost
 
     if n_timesteps is None and n_episodes is None:
         raise ValueError("give n_timesteps or n_episodes, or both")
@@ -169,7 +169,7 @@ def replay(
 
 def video_path(loaded: LoadedRun, options: ReplayOptions) -> Path:
     """The mp4 of ``--record-video``: ``<run>/videos/<model>-<algo>-<env>-step-0-to-step-N.mp4``."""
-    from rlzoo_real.runs import env_folder_name
+    from rlzoo_real.runs.folder import env_folder_name
 
     run_path = loaded.record.folder.path if loaded.record else loaded.choice.path.parent
     folder = Path(options.video_folder) if options.video_folder else run_path / "videos"
@@ -200,10 +200,10 @@ def enjoy(
         on_step: called after every step (each step advances every env), for a progress bar.
 
     Raises:
-        UserError: a bad request (see :func:`rlzoo_real.loading.open_run`) or options.
+        UserError: a bad request (see :func:`rlzoo_real.replay.loading.open_run`) or options.
     """
-    from rlzoo_real.loading import open_run
-    from rlzoo_real.video import Mp4Writer, has_display, prepare_headless_rendering
+    from rlzoo_real.replay.loading import open_run
+    from rlzoo_real.replay.video import Mp4Writer, has_display, prepare_headless_rendering
 
     _check_options(options)
     _set_threads(options.num_threads)

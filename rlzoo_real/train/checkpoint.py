@@ -1,7 +1,7 @@
 """Checkpoints a run resumes from exactly: atomic files, an index, the whole training state.
 
 A checkpoint at ``S`` steps is four files in the run folder (names in
-:meth:`~rlzoo_real.runs.RunFolder.checkpoint_files`): the model (weights, optimizers,
+:meth:`~rlzoo_real.runs.folder.RunFolder.checkpoint_files`): the model (weights, optimizers,
 step and update counters, schedule progress, last observations), the normalization
 statistics, the replay buffer (off-policy; kept only with the latest checkpoint) and
 the training state (:func:`capture_state`: random states, the envs themselves, the
@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs import RunFolder, read_yaml, write_yaml_atomic
+from rlzoo_real.runs.folder import RunFolder, read_yaml, write_yaml_atomic
 
 __all__ = [
     "CheckpointRecord",
@@ -135,7 +135,7 @@ def save_checkpoint(
     """
     import cloudpickle
 
-    from rlzoo_real.provenance import now_iso
+    from rlzoo_real.runs.manifest import now_iso
 
     start = time.monotonic()
     steps = int(model.num_timesteps)
@@ -301,12 +301,12 @@ def capture_state(
 
     ``at_rollout_start``: taken in a callback's rollout start, right after
     Stable-Baselines3 drew the rollout's gSDE noise (kept then, matrices for torch, JAX
-    keys for SBX, see :mod:`rlzoo_real.gsde`).
+    keys for SBX, see :mod:`rlzoo_real.algos.gsde`).
     """
     import numpy as np
     import torch
 
-    from rlzoo_real.gsde import capture_noise
+    from rlzoo_real.algos.gsde import capture_noise
 
     state: dict[str, Any] = {
         "version": STATE_VERSION,
@@ -356,7 +356,7 @@ def restore_rng(model: Any, rng: dict[str, Any]) -> list[str]:
         model.action_space.np_random.bit_generator.state = rng["action_space"]
     if not getattr(model, "use_sde", False):
         return []
-    from rlzoo_real.gsde import restore_noise
+    from rlzoo_real.algos.gsde import restore_noise
 
     saved = rng.get("sde_noise")
     if saved is not None and restore_noise(model, saved):

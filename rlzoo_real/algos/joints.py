@@ -115,7 +115,7 @@ def check_env(spec: Any, env_kwargs: Mapping[str, Any]) -> None:
         layout = joint_layout(env.unwrapped)
         if isinstance(layout, JointLayout):
             if spec.env_wrappers:
-                from rlzoo_real.envs import WrapperChain
+                from rlzoo_real.envs.make import WrapperChain
 
                 try:
                     env = WrapperChain(spec.env_wrappers)(env)
