@@ -54,7 +54,8 @@ def main() -> None:
 
     from rlzoo_real.replay.export import export_onnx
     from rlzoo_real.replay.loading import RunRequest, open_run
-    from rlzoo_real.train.request import TrainArgs, train
+    from rlzoo_real.train.request import TrainArgs
+    from rlzoo_real.train.run import train
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -62,8 +62,8 @@ def test_entry_builds_a_model(algo_name, key, env_id):
 
 def _build_and_act(spec):
     """Build the entry's env and model; its first actions must fit the env's action space."""
+    from rlzoo_real.algos.build import build_model
     from rlzoo_real.envs.make import make_vec_env_for
-    from rlzoo_real.train.request import build_model
 
     env = make_vec_env_for(spec, n_envs=spec.n_envs, seed=0, env_kwargs={})
     try:

@@ -201,11 +201,11 @@ ZOO_WARNINGS = pytest.mark.filterwarnings(
 @ZOO_WARNINGS
 @pytest.mark.parametrize(("algo_name", "key"), ENTRIES, ids=[f"{a}-{k}" for a, k in ENTRIES])
 def test_zoo_entry_trains(algo_name: str, key: str, tmp_path: Path) -> None:
+    from rlzoo_real.algos.build import build_model
     from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.config.spec import load_table, resolve_run_spec
     from rlzoo_real.envs.make import make_vec_env_for
     from rlzoo_real.errors import UserError
-    from rlzoo_real.train.request import build_model
 
     path = ZOO_DIR / f"{algo_name}.yml"
     table = load_table(path)

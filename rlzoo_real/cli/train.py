@@ -278,7 +278,7 @@ def train(
     """Train an agent with tuned hyperparameters into logs/<algo>/<env>_<N>/."""
     from rlzoo_real.errors import UserError
     from rlzoo_real.train.request import TrainArgs
-    from rlzoo_real.train.request import train as run_training
+    from rlzoo_real.train.run import train as run_training
 
     given = _given(ctx)
     if optimization_log_path is not None:

@@ -17,31 +17,27 @@ Nothing is unpickled by default: the model is rebuilt from ``config.yml`` and
 from __future__ import annotations
 
 import dataclasses
-import pickle
 import re
 import warnings
-import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from rlzoo_real.errors import UserError, suggest
+from rlzoo_real.errors import UserError
+from rlzoo_real.replay.finding import RunRecord, RunRequest, find_run, read_run, run_spec
+from rlzoo_real.replay.warmstart import spaces_only_env
 from rlzoo_real.runs.folder import (
     RunFolder,
     checkpoint_vecnormalize_file,
-    env_folder_name,
-    params_dirs,
-    run_folders,
-    runs_by_env,
 )
 from rlzoo_real.runs.safe_files import (
     UNSAFE_FLAG,
+    WEIGHT_ERRORS,
     ModelFileInfo,
     apply_normalization,
+    inside_run,
     inspect_model_file,
     read_normalization,
-    read_run_yaml,
 )
 
 __all__ = [
@@ -49,218 +45,18 @@ __all__ = [
     "ModelChoice",
     "RunRecord",
     "RunRequest",
-    "check_warm_start_files",
     "choose_model",
     "find_run",
-    "inside_run",
     "open_run",
     "read_run",
     "run_spec",
-    "saved_policy_kwargs",
-    "warm_start",
 ]
 
-_WEIGHT_ERRORS = (
-    ValueError,
-    RuntimeError,
-    KeyError,
-    OSError,
-    EOFError,
-    zipfile.BadZipFile,
-    pickle.UnpicklingError,
-)
 # Replay never samples from a replay buffer: build the model with the smallest one.
 _REPLAY_BUFFER_SIZE = 1
 
 
 # -- the run folder ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunRequest:
-    """Which run and model to load, as given on the command line of enjoy or export.
-
-    Attributes:
-        target: a run folder or a model ``.zip`` (None: use ``algo``/``env``/``exp_id``).
-        algo, env: the algorithm and env id (checked against the run when both are known).
-        log_folder: the root of the log tree.
-        exp_id: the run id ``N`` of ``<env>_<N>``; 0 for the latest.
-        load_best, load_checkpoint, load_last_checkpoint: which model of the run.
-        env_kwargs: ``key:value`` words that override the run's env kwargs.
-        gym_packages: modules to import that register envs (besides the run's own).
-        device: torch device.
-        unsafe_pickle_load: load with pickle (runs code from the files).
-        allow_import: modules or dotted class paths the user allows the run's files to
-            name beyond realzoo's allowlist (``--allow-import``), see :mod:`rlzoo_real.runs.trust`.
-        backend: ``sb3`` or ``sbx``: which backend's runs ``algo`` names (``sac_sbx`` also does).
-    """
-
-    target: str | None = None
-    algo: str | None = None
-    env: str | None = None
-    log_folder: str = "logs"
-    exp_id: int = 0
-    load_best: bool = False
-    load_checkpoint: int | None = None
-    load_last_checkpoint: bool = False
-    env_kwargs: tuple[str, ...] = ()
-    gym_packages: tuple[str, ...] = ()
-    device: str = "auto"
-    unsafe_pickle_load: bool = False
-    backend: str = "sb3"
-    allow_import: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class RunRecord:
-    """What a run folder says about itself (``args.yml``, ``config.yml``).
-
-    Attributes:
-        folder: the run's paths.
-        algo: algorithm name.
-        env_id: env id.
-        origin: ``"realzoo"`` or ``"rl_zoo3"``.
-        args: ``args.yml`` as plain data (empty when missing).
-        config: ``config.yml`` as plain data, or None when missing.
-        env_kwargs: the env kwargs of training, parsed.
-        gym_packages: modules imported for training.
-    """
-
-    folder: RunFolder
-    algo: str
-    env_id: str
-    origin: str
-    args: Mapping[str, Any]
-    config: Mapping[str, Any] | None
-    env_kwargs: Mapping[str, Any]
-    gym_packages: tuple[str, ...]
-
-
-def find_run(request: RunRequest) -> tuple[Path, Path | None]:
-    """Locate the run folder, and the model file when ``request.target`` names one.
-
-    Raises:
-        UserError: the path, log folder, algorithm folder or run id does not exist
-            (the message lists what does).
-    """
-    if request.target:
-        path = Path(request.target)
-        if path.is_file():
-            return path.parent, path
-        if path.is_dir():
-            return path, None
-        parent = path.parent if path.parent.is_dir() else None
-        listing = ""
-        if parent is not None:
-            names = sorted(p.name for p in parent.iterdir() if not p.name.startswith("."))
-            listing = (
-                f"{suggest(path.name, names)} {parent} holds: {', '.join(names) or '(nothing)'}."
-            )
-        raise UserError(
-            f"{str(path)!r} does not exist; give a run folder "
-            f"(e.g. logs/sac/Pendulum-v1_1) or a model file in one.{listing}"
-        )
-    if not request.algo or not request.env:
-        raise UserError(
-            "Say which run to load: a run folder or model file (realzoo enjoy logs/sac/"
-            "Pendulum-v1_1), or --algo and --env (with -f LOG_FOLDER and --exp-id N)."
-        )
-    from rlzoo_real.algos.registry import get_algo
-
-    algo = get_algo(request.algo, backend=request.backend).folder  # sac, or sac_sbx for JAX runs
-    log_folder = Path(request.log_folder)
-    if not log_folder.is_dir():
-        raise UserError(f"The log folder {str(log_folder)!r} does not exist (set it with -f).")
-    runs = run_folders(log_folder, algo, request.env)
-    if not runs:
-        raise UserError(
-            f"No {algo} run on {request.env} in {str(log_folder)!r}. {_listing(log_folder, algo)}"
-        )
-    if request.exp_id <= 0:
-        return runs[max(runs)], None
-    if request.exp_id not in runs:
-        ids = ", ".join(str(i) for i in runs)
-        raise UserError(
-            f"No run {request.exp_id} of {algo} on {request.env} in {str(log_folder / algo)!r}; "
-            f"run ids there: {ids} (--exp-id 0 takes the latest)."
-        )
-    return runs[request.exp_id], None
-
-
-def _listing(log_folder: Path, algo: str) -> str:
-    envs = runs_by_env(log_folder, algo)
-    if envs:
-        shown = "; ".join(f"{env} (runs {', '.join(map(str, ids))})" for env, ids in envs.items())
-        return f"Runs of {algo} there: {shown}."
-    algos = sorted(
-        p.name for p in log_folder.iterdir() if p.is_dir() and runs_by_env(log_folder, p.name)
-    )
-    if not algos:
-        return "It holds no runs."
-    return f"It has runs of: {', '.join(algos)}."
-
-
-def read_run(run_path: Path, *, env_hint: str | None = None) -> RunRecord | None:
-    """Read a run folder's ``args.yml``/``config.yml``; None when it has neither.
-
-    Raises:
-        UserError: unreadable files, or several param folders and no env to choose.
-    """
-    from rlzoo_real.config.spec import parse_key_values
-
-    dirs = params_dirs(run_path)
-    if not dirs:
-        return None
-    if len(dirs) > 1:
-        wanted = [d for d in dirs if env_hint and d.name == env_folder_name(env_hint)]
-        if len(wanted) != 1:
-            names = ", ".join(d.name for d in dirs)
-            raise UserError(f"{run_path} holds settings of several envs ({names}); pass --env.")
-        dirs = wanted
-    params = dirs[0]
-    args_file, config_file = params / "args.yml", params / "config.yml"
-    args = read_run_yaml(args_file) if args_file.is_file() else {}
-    config = read_run_yaml(config_file) if config_file.is_file() else None
-    for path, data in ((args_file, args), (config_file, config)):
-        if data is not None and not isinstance(data, dict):
-            raise UserError(f"{str(path)!r} is not a mapping of settings; is it a run's file?")
-    origin = "rl_zoo3" if args_file.is_file() and "OrderedDict" in _head(args_file) else "realzoo"
-    env_id = str(args.get("env") or env_hint or params.name)
-    algo = str(args.get("algo") or run_path.parent.name)
-    raw_kwargs = args.get("env_kwargs") or {}
-    if isinstance(raw_kwargs, list):
-        env_kwargs = parse_key_values(raw_kwargs, option=f"env_kwargs in {args_file}")
-    elif isinstance(raw_kwargs, dict):
-        env_kwargs = dict(raw_kwargs)
-    else:
-        raise UserError(f"{str(args_file)!r}: env_kwargs must be a list or mapping.")
-    packages = tuple(str(p) for p in (args.get("gym_packages") or []))
-    folder = RunFolder(run_path, env_id)
-    return RunRecord(folder, algo, env_id, origin, args, config, env_kwargs, packages)
-
-
-def _head(path: Path) -> str:
-    with path.open() as handle:
-        return handle.read(200)
-
-
-def run_spec(record: RunRecord) -> Any:
-    """Rebuild the run's :class:`~rlzoo_real.config.spec.RunSpec` from its ``config.yml``."""
-    from rlzoo_real.algos.registry import get_algo
-    from rlzoo_real.config.literals import contains_known_name
-    from rlzoo_real.config.spec import resolve_run_spec
-
-    config = dict(record.config or {})
-    named = {k: v for k, v in config.items() if contains_known_name(v)}
-    plain = {k: v for k, v in config.items() if k not in named}
-    spec, _ = resolve_run_spec(
-        get_algo(record.algo, backend=str(record.args.get("backend") or "sb3")),
-        record.env_id,
-        table={record.env_id: plain},
-        source=str(record.folder.config_file),
-        overrides=named,
-    )
-    return spec
 
 
 # -- choosing the model ------------------------------------------------------------------------
@@ -550,27 +346,6 @@ def _open_run(request: RunRequest, *, n_envs: int, seed: int, render_mode: str |
     return LoadedRun(record, spec, choice, info, model, env, notes)
 
 
-def inside_run(path: Path, run_path: Path) -> None:
-    """Refuse a run's file that is (or links to) a file outside the run folder.
-
-    A run folder from someone else could hold ``vecnormalize.pkl -> ~/.ssh/...`` or a
-    model linked to another run's; realzoo reads a run's files from inside it only.
-
-    Raises:
-        UserError: naming the file and where it leads.
-    """
-    if not path.exists() and not path.is_symlink():
-        return
-    root = run_path.resolve()
-    target = path.resolve()
-    if target != root and root not in target.parents:
-        raise UserError(
-            f"{str(path)!r} leads to {str(target)!r}, outside the run folder {str(run_path)!r} "
-            "(a symbolic link or a path with '..'). realzoo reads a run's files only from "
-            "inside its folder; copy the file in if you mean to use it."
-        )
-
-
 def _check_request_matches(request: RunRequest, record: RunRecord) -> None:
     from rlzoo_real.algos.registry import get_algo
 
@@ -641,8 +416,8 @@ def _make_env(
 
 
 def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: int) -> Any:
+    from rlzoo_real.algos.build import build_model
     from rlzoo_real.algos.registry import get_algo
-    from rlzoo_real.train.request import build_model
 
     algo = get_algo(spec.algo, backend=spec.backend)
     if request.unsafe_pickle_load:
@@ -656,7 +431,7 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
     kwargs = dict(spec.model_kwargs)
     if "buffer_size" in algo.init_parameters():
         kwargs["buffer_size"] = _REPLAY_BUFFER_SIZE
-    stand_in = _spaces_only_env(spec.n_envs, env.observation_space, env.action_space)
+    stand_in = spaces_only_env(spec.n_envs, env.observation_space, env.action_space)
     with warnings.catch_warnings():
         # Warnings about training settings (PPO's batch size against n_steps * n_envs, the
         # replay buffer's memory) were shown when the run trained; replay does not train.
@@ -669,7 +444,7 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
         )
     try:
         model.set_parameters(str(path), exact_match=True, device=request.device)
-    except _WEIGHT_ERRORS as exc:
+    except WEIGHT_ERRORS as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         raise UserError(
             f"The weights in {str(path)!r} do not fit the model that {spec.source} describes "
@@ -677,169 +452,3 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
         ) from None
     model.env = None  # the stand-in only gave the spaces; replay feeds observations itself
     return model
-
-
-def check_warm_start_files(path: Path, *, off_policy: bool) -> None:
-    """Read what ``train -i`` will take from another run, before any run folder exists.
-
-    The model's description, its normalization statistics and (off-policy) replay
-    buffer, each by the readers that unpickle no object.
-
-    Raises:
-        UserError: a file that is not what it should be, or one that leads out of its run.
-    """
-    from rlzoo_real.runs.folder import params_dirs
-    from rlzoo_real.runs.safe_files import read_replay_buffer
-
-    inspect_model_file(path)
-    for params in params_dirs(path.parent):
-        stats = params / "vecnormalize.pkl"
-        if stats.is_file() or stats.is_symlink():
-            inside_run(stats, path.parent)
-            read_normalization(stats)
-    buffer_file = path.parent / "replay_buffer.pkl"
-    if off_policy and (buffer_file.is_file() or buffer_file.is_symlink()):
-        inside_run(buffer_file, path.parent)
-        read_replay_buffer(buffer_file)
-
-
-def saved_policy_kwargs(path: Path) -> dict[str, Any]:
-    """The ``policy_kwargs`` a model was trained with, read from its zip's ``data`` as JSON.
-
-    As the RL Zoo's warm start does, ``train -i`` keeps the policy of the model it
-    continues. SB3 stores ``policy_kwargs`` as a cloudpickle blob plus a readable copy
-    of each value; only the readable copy is used: plain values as they are, classes
-    (``"<class 'torch.nn.modules.activation.ReLU'>"``) as the names realzoo knows.
-
-    Raises:
-        UserError: a class realzoo does not know (the model needs ``--unsafe-pickle-load``
-            elsewhere, or training from scratch).
-    """
-    import json
-
-    from rlzoo_real.runs.safe_files import known_name_for
-
-    inspect_model_file(path)  # sizes checked before reading
-    with zipfile.ZipFile(path) as archive:
-        data = json.loads(archive.read("data"))
-    saved = data.get("policy_kwargs") if isinstance(data, dict) else None
-    if not isinstance(saved, dict):
-        return {}
-    out: dict[str, Any] = {}
-    for key, value in saved.items():
-        if key.startswith(":"):
-            continue
-        match = re.fullmatch(r"<class '([\w.]+)'>", value) if isinstance(value, str) else None
-        if match:
-            name = known_name_for(match.group(1))
-            if name is None:
-                raise UserError(
-                    f"-i {str(path)!r}: its policy_kwargs name {key}={match.group(1)}, a class "
-                    "realzoo does not load from a model file. Train from scratch, or give a "
-                    "model whose policy uses torch.nn / torch.optim classes."
-                )
-            from rlzoo_real.config.literals import KnownName
-
-            value = KnownName(name)
-        out[key] = value
-    return out
-
-
-def warm_start(
-    model: Any,
-    path: Path,
-    *,
-    off_policy: bool,
-    device: str = "auto",
-    truncate_last_trajectory: bool = True,
-) -> None:
-    """Continue from another run's model (``train -i``) without unpickling its files.
-
-    The model is built from the user's hyperparameters; the other run gives its weights
-    (``set_parameters``: the zip's weight files only, never its pickled ``data``), its
-    step count (read as JSON) and, off-policy, its ``replay_buffer.pkl`` (arrays read by
-    a restricted unpickler). Its ``vecnormalize.pkl`` is read the same way by the caller.
-    With a HER buffer, ``truncate_last_trajectory`` ends its last, unfinished episode, as
-    SB3's ``load_replay_buffer(truncate_last_traj=...)`` does.
-
-    Raises:
-        UserError: a file that is not what it should be, or weights of another shape.
-    """
-    import numpy as np
-
-    from rlzoo_real.runs.safe_files import BUFFER_FIELDS, HER_FIELDS, read_replay_buffer
-
-    info = inspect_model_file(path)
-    try:
-        model.set_parameters(str(path), exact_match=True, device=device)
-    except _WEIGHT_ERRORS as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
-        raise UserError(
-            f"-i {str(path)!r}: its weights do not fit the model these hyperparameters describe "
-            f"({type(exc).__name__}: {first}). Warm start needs the same policy (net_arch, "
-            "policy_kwargs) as the model was trained with."
-        ) from None
-    if info.num_timesteps is not None:
-        model.num_timesteps = info.num_timesteps
-    buffer_file = path.parent / "replay_buffer.pkl"
-    if not off_policy or not buffer_file.is_file():
-        return
-    inside_run(buffer_file, path.parent)
-    saved = read_replay_buffer(buffer_file)
-    buffer = model.replay_buffer
-    for key in (*BUFFER_FIELDS, *HER_FIELDS):
-        if key not in saved or not hasattr(buffer, key):
-            continue
-        target, value = getattr(buffer, key), saved[key]
-        pairs = (
-            [(target[k], value.get(k)) for k in target]
-            if isinstance(target, dict) and isinstance(value, dict)
-            else [(target, value)]
-        )
-        for t, v in pairs:
-            if t is None and v is None:
-                continue
-            if not isinstance(v, np.ndarray) or t is None or v.shape != t.shape:
-                raise UserError(
-                    f"-i: the replay buffer {str(buffer_file)!r} holds {key} of shape "
-                    f"{getattr(v, 'shape', None)}, but this run's buffer needs "
-                    f"{getattr(t, 'shape', None)} (give the same buffer_size, or remove the file)."
-                )
-            t[...] = v
-    buffer.pos, buffer.full = saved["pos"], saved["full"]
-    if truncate_last_trajectory and hasattr(buffer, "truncate_last_trajectory"):  # HER
-        buffer.truncate_last_trajectory()
-
-
-def _spaces_only_env(n_envs: int, observation_space: Any, action_space: Any) -> Any:
-    """A VecEnv with the right spaces and number of envs that cannot step (to build a model)."""
-    from stable_baselines3.common.vec_env import VecEnv
-
-    class SpacesOnlyVecEnv(VecEnv):
-        def reset(self) -> Any:
-            raise RuntimeError("a stand-in env cannot be reset")
-
-        def step_async(self, actions: Any) -> None:
-            raise RuntimeError("a stand-in env cannot step")
-
-        def step_wait(self) -> Any:
-            raise RuntimeError("a stand-in env cannot step")
-
-        def close(self) -> None:
-            return None
-
-        def get_attr(self, attr_name: str, indices: Any = None) -> list[Any]:
-            return [None] * self.num_envs
-
-        def set_attr(self, attr_name: str, value: Any, indices: Any = None) -> None:
-            return None
-
-        def env_method(
-            self, method_name: str, *args: Any, indices: Any = None, **kwargs: Any
-        ) -> Any:
-            return [None] * self.num_envs
-
-        def env_is_wrapped(self, wrapper_class: Any, indices: Any = None) -> list[bool]:
-            return [False] * self.num_envs
-
-    return SpacesOnlyVecEnv(n_envs, observation_space, action_space)

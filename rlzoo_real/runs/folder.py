@@ -24,11 +24,9 @@ if TYPE_CHECKING:
     from rlzoo_real.runs.locks import RunLock
 
 __all__ = [
-    "LOCK_FILE",
     "RunFolder",
     "create_locked_run_folder",
     "create_run_folder",
-    "lock_file_of",
     "env_folder_name",
     "find_run_folders",
     "latest_run_id",
@@ -40,16 +38,6 @@ __all__ = [
     "write_text_atomic",
     "write_yaml_atomic",
 ]
-
-
-#: the run folder's lock file (see :mod:`rlzoo_real.runs.locks`): held by the one process writing in
-#: the folder, it records that process's pid, host and start time
-LOCK_FILE = "run.lock"
-
-
-def lock_file_of(run_path: Path) -> Path:
-    """The lock file of the run folder ``run_path``."""
-    return run_path / LOCK_FILE
 
 
 def env_folder_name(env_id: str) -> str:
@@ -140,6 +128,8 @@ class RunFolder:
     @property
     def lock_file(self) -> Path:
         """``run.lock``: locked by the process writing in the folder (:mod:`rlzoo_real.runs.locks`)."""
+        from rlzoo_real.runs.locks import lock_file_of
+
         return lock_file_of(self.path)
 
     @property
@@ -396,6 +386,8 @@ def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, in
         else:
             pid = manifest.get("pid")
             here = manifest.get("host") == socket.gethostname()
+            from rlzoo_real.runs.processes import process_is_alive
+
             if here and isinstance(pid, int) and not process_is_alive(pid):
                 status = "stopped"
     return status, int(steps) if isinstance(steps, (int, float)) else None
@@ -409,32 +401,4 @@ def _latest_checkpoint_steps(run: RunFolder) -> int | None:
     return max(int(entry["steps"]) for entry in entries)
 
 
-def process_start_time(pid: int) -> int | None:
-    """When process ``pid`` started (clock ticks since boot, from /proc), to tell pid reuse."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    fields = stat.rpartition(")")[2].split()
-    return int(fields[19]) if len(fields) > 19 else None
-
-
-def process_is_alive(pid: int, start: int | None = None) -> bool:
-    """Whether process ``pid`` on this machine still runs (and is the one started at ``start``)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True  # no /proc: trust kill(0)
-    fields = stat.rpartition(")")[2].split()
-    if fields and fields[0] in ("Z", "X"):
-        return False  # killed, not yet reaped
-    return start is None or process_start_time(pid) in (None, start)
-
-
-__all__ += ["process_is_alive", "process_start_time", "run_status"]
+__all__ += ["run_status"]

@@ -412,3 +412,35 @@ def apply_normalization(env: Any, stats: NormalizationStats, path: Path) -> None
         setattr(venv, key, value)
     venv.training = False
     venv.norm_reward = False
+
+
+WEIGHT_ERRORS = (
+    ValueError,
+    RuntimeError,
+    KeyError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    pickle.UnpicklingError,
+)
+
+
+def inside_run(path: Path, run_path: Path) -> None:
+    """Refuse a run's file that is (or links to) a file outside the run folder.
+
+    A run folder from someone else could hold ``vecnormalize.pkl -> ~/.ssh/...`` or a
+    model linked to another run's; realzoo reads a run's files from inside it only.
+
+    Raises:
+        UserError: naming the file and where it leads.
+    """
+    if not path.exists() and not path.is_symlink():
+        return
+    root = run_path.resolve()
+    target = path.resolve()
+    if target != root and root not in target.parents:
+        raise UserError(
+            f"{str(path)!r} leads to {str(target)!r}, outside the run folder {str(run_path)!r} "
+            "(a symbolic link or a path with '..'). realzoo reads a run's files only from "
+            "inside its folder; copy the file in if you mean to use it."
+        )

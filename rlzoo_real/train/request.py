@@ -1,18 +1,14 @@
-"""The train loop: from command-line arguments to a finished run folder.
+"""A training request: what ``realzoo train`` (or a tuning trial, a sweep job) was asked.
 
-:func:`train` checks everything a user can get wrong before it creates the run
-folder, then builds envs and model, trains with evaluation and checkpoint
-callbacks, and saves the final model. Ctrl-C saves what was reached so far.
+:class:`TrainArgs` holds the request as given; :func:`prepare` checks everything a user can
+get wrong (options, hyperparameters, the env, a ``--trained-agent``) before any file exists
+and returns the resolved :class:`Prepared` request that :mod:`rlzoo_real.train.run` trains.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import os
-import shutil
-import warnings
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,17 +16,12 @@ from typing import Any
 from rlzoo_real.algos.registry import AlgoSpec, get_algo
 from rlzoo_real.config.spec import RunSpec, bundled_hyperparams_dir, load_table, parse_key_values
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs.folder import RunFolder
-from rlzoo_real.train.session import TrainResult
 
 __all__ = [
     "Prepared",
     "TrainArgs",
-    "TrainResult",
-    "build_model",
     "parse_env_kwargs",
     "prepare",
-    "train",
 ]
 
 
@@ -101,7 +92,7 @@ def prepare(args: TrainArgs) -> Prepared:
     )
     from rlzoo_real.runs.trust import check_model_kwargs
 
-    _check_options(args)
+    check_options(args)
     if not args.algo or not args.env:
         raise UserError(
             "realzoo train needs --algo and --env (e.g. --algo sac --env Pendulum-v1), "
@@ -159,7 +150,7 @@ def prepare(args: TrainArgs) -> Prepared:
     check_class_refs(spec.callbacks, kind="callback", leading=0, where=spec.source)
     check_model_kwargs(spec.model_kwargs, where=spec.source)
     if args.trained_agent:
-        from rlzoo_real.replay.loading import check_warm_start_files
+        from rlzoo_real.replay.warmstart import check_warm_start_files
 
         _check_trained_agent(Path(args.trained_agent), algo)
         check_warm_start_files(Path(args.trained_agent), off_policy=algo.off_policy)
@@ -186,7 +177,7 @@ def parse_env_kwargs(
     return env_kwargs, eval_env_kwargs
 
 
-def _check_options(args: TrainArgs) -> None:
+def check_options(args: TrainArgs) -> None:
     """Options whose mistakes would otherwise surface late, as a traceback."""
     if args.n_timesteps == 0 or args.n_timesteps < -1:  # -1: the entry's (or the run's) budget
         raise UserError(
@@ -296,201 +287,3 @@ def _check_trained_agent(path: Path, algo: AlgoSpec) -> None:
             f"--trained-agent {str(path)!r} was trained with another algorithm ({other}), not "
             f"{algo.name}. Pass a model trained with {algo.name}, or use --algo to match the model."
         )
-
-
-def train(
-    args: TrainArgs,
-    *,
-    command: str = "",
-    on_start: Callable[[Prepared, RunFolder], None] | None = None,
-    extra_callbacks: Sequence[Any] = (),
-) -> TrainResult:
-    """Run ``realzoo train``: check, create (or reopen) the run folder, train, save.
-
-    Args:
-        args: the request (``args.resume`` set: continue that run from its checkpoint).
-        command: the command line as typed, for ``command.txt``.
-        on_start: called once the run folder is ready and training is about to start.
-        extra_callbacks: more SB3 callbacks for this session (e.g. a tuner's pruning hook);
-            they run after the evaluation callback, so they see its latest result.
-    """
-    from rlzoo_real.runs.folder import (
-        create_locked_run_folder,
-        write_text_atomic,
-        write_yaml_atomic,
-    )
-    from rlzoo_real.runs.locks import acquire_run_lock
-    from rlzoo_real.runs.manifest import now_iso, start_manifest
-    from rlzoo_real.train.session import Session
-    from rlzoo_real.train.stopping import StopRequest
-
-    if args.resume:
-        from rlzoo_real.train.resume import locate_run, prepare_resume
-
-        _check_options(args)  # prepare() checks them on a new run
-        target = locate_run(  # reads args.yml only
-            args.resume,
-            algo=args.algo,
-            env=args.env,
-            log_folder=args.log_folder,
-            backend=args.backend,
-        )
-        # one writer per run folder: locked before anything in it is read for resuming,
-        # cleaned up or written, and held until this process ends (or dies)
-        with acquire_run_lock(target.path) as lock:
-            prepared, point = prepare_resume(args)
-            run = point.run
-            threads = _set_threads(prepared.args.num_threads, backend=prepared.args.backend)
-            with StopRequest(args.time_limit) as stop:
-                session = Session.build(prepared, run, stop, point, extra_callbacks)
-                manifest = dict(point.manifest)
-                resumes = list(manifest.get("resumes") or [])
-                resumes.append(
-                    {"time": now_iso(), "from_step": point.record.steps, "command": command}
-                )
-                manifest.update(
-                    status="running",
-                    end_time=None,
-                    exit_code=None,
-                    stop_reason=None,
-                    pid=os.getpid(),
-                    num_threads=threads,
-                    resumes=resumes,
-                )
-                lock.keep()
-                write_yaml_atomic(run.manifest_file, manifest)
-                old = run.command_file.read_text() if run.command_file.is_file() else ""
-                write_text_atomic(run.command_file, old + command + "\n")
-                if on_start is not None:
-                    on_start(prepared, run)
-                return session.learn(manifest)
-
-    prepared = prepare(args)
-    threads = _set_threads(args.num_threads, backend=prepared.args.backend)
-    suffix = ""
-    if args.uuid:
-        import uuid
-
-        suffix = f"_{uuid.uuid4()}"
-    run, lock = create_locked_run_folder(
-        Path(args.log_folder), prepared.algo.folder, args.env, suffix=suffix
-    )
-    lock.keep()
-    manifest = start_manifest(
-        seed=prepared.seed, num_threads=threads, device=args.device, cwd=Path.cwd()
-    )
-    with lock, StopRequest(args.time_limit) as stop:
-        try:
-            saved_args = {**dataclasses.asdict(prepared.args), "seed": prepared.seed}
-            write_yaml_atomic(run.args_file, saved_args)
-            write_yaml_atomic(run.config_file, dict(prepared.spec.hyperparams))
-            manifest["run_files"] = _digests(run.args_file, run.config_file)  # resume checks
-            write_text_atomic(run.command_file, command + "\n")
-            write_yaml_atomic(run.manifest_file, manifest)
-            session = Session.build(prepared, run, stop, None, extra_callbacks)
-        except BaseException:
-            shutil.rmtree(run.path, ignore_errors=True)  # nothing trained: leave no half-made run
-            with contextlib.suppress(OSError):  # and no empty logs/<algo>/ made just for it
-                run.path.parent.rmdir()
-            raise
-        if on_start is not None:
-            on_start(prepared, run)
-        return session.learn(manifest)
-
-
-def _digests(*paths: Path) -> dict[str, str]:
-    """SHA-256 of files as written, so that resume can tell a damaged or edited one."""
-    import hashlib
-
-    return {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in paths}
-
-
-def _set_threads(num_threads: int, *, backend: str = "sb3") -> int:
-    import torch
-
-    if backend == "sbx":
-        from rlzoo_real.algos.sbx import configure_threads
-
-        configure_threads(num_threads)
-
-    if num_threads > 0:
-        torch.set_num_threads(num_threads)
-    return int(torch.get_num_threads())
-
-
-def build_model(
-    spec: RunSpec,
-    env: Any,
-    *,
-    seed: int,
-    device: str = "auto",
-    verbose: int = 0,
-    trained_agent: str | None = None,
-    truncate_last_trajectory: bool = True,
-) -> Any:
-    """Build the algorithm for ``spec`` on ``env`` (or load ``trained_agent`` to continue it).
-
-    A ``replay_buffer.pkl`` next to ``trained_agent`` is loaded with it (off-policy); with a
-    HER buffer, ``truncate_last_trajectory`` drops its last, unfinished episode (SB3's
-    ``truncate_last_traj``; the RL Zoo's ``--truncate-last-trajectory``).
-
-    Raises:
-        UserError: when the algorithm rejects a hyperparameter value.
-    """
-    from rlzoo_real.config.literals import materialize
-
-    algo = get_algo(spec.algo, backend=spec.backend)
-    algo_cls = algo.load_class()
-    kwargs = dict(spec.model_kwargs)
-    if trained_agent and algo.run_backend != "sbx":  # the Zoo's warm start: the model's policy
-        from rlzoo_real.replay.loading import saved_policy_kwargs
-        from rlzoo_real.runs.trust import check_model_kwargs
-
-        kwargs["policy_kwargs"] = saved_policy_kwargs(Path(trained_agent))
-        check_model_kwargs(kwargs, where=f"-i {trained_agent}")
-    if algo.run_backend == "sbx":
-        from rlzoo_real.algos.sbx import adapt_model_kwargs
-
-        kwargs = adapt_model_kwargs(kwargs, algo=algo.name, where=spec.source)
-    kwargs = materialize(kwargs)
-    if isinstance(kwargs.get("train_freq"), list):  # YAML has no tuples: [1, episode]
-        kwargs["train_freq"] = tuple(kwargs["train_freq"])
-    if spec.action_noise is not None:
-        kwargs["action_noise"] = _action_noise(spec.action_noise, env)
-    common = {"seed": seed, "verbose": verbose, "device": device}
-    try:
-        if trained_agent and algo.run_backend == "sbx":  # JAX params: no weights-only reader
-            kwargs.pop("policy_kwargs", None)
-            return algo_cls.load(trained_agent, env=env, **common, **kwargs)
-        with warnings.catch_warnings():
-            if trained_agent:  # as the Zoo's warm start: the given values, no advice on them
-                warnings.simplefilter("ignore", category=UserWarning)
-            model = algo_cls(spec.policy, env, **common, **kwargs)
-    except (ValueError, TypeError, AssertionError, KeyError) as exc:
-        raise UserError(
-            f"{algo.name} rejected the hyperparameters from {spec.source}: "
-            f"{type(exc).__name__}: {exc}"
-        ) from None
-    if trained_agent:  # weights, step count and replay buffer; nothing of it unpickled
-        from rlzoo_real.replay.loading import warm_start
-
-        warm_start(
-            model,
-            Path(trained_agent),
-            off_policy=algo.off_policy,
-            device=device,
-            truncate_last_trajectory=truncate_last_trajectory,
-        )
-    return model
-
-
-def _action_noise(noise: tuple[str, float], env: Any) -> Any:
-    import numpy as np
-    from stable_baselines3.common.noise import NormalActionNoise, OrnsteinUhlenbeckActionNoise
-
-    kind, std = noise
-    n_actions = int(np.prod(env.action_space.shape))
-    mean, sigma = np.zeros(n_actions), std * np.ones(n_actions)
-    if kind == "normal":
-        return NormalActionNoise(mean=mean, sigma=sigma)
-    return OrnsteinUhlenbeckActionNoise(mean=mean, sigma=sigma)

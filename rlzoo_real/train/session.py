@@ -108,7 +108,7 @@ class Session:
             if resume is not None:
                 model = _load_for_resume(prepared, resume, env, run, notes)
             else:
-                from rlzoo_real.train.request import build_model
+                from rlzoo_real.algos.build import build_model
 
                 model = build_model(
                     spec,
@@ -424,8 +424,7 @@ def _warm_start_normalization(env: Any, params_dir: Path) -> None:
     """The warm-start model's statistics (read without unpickling), still learning."""
     from stable_baselines3.common.vec_env import VecNormalize
 
-    from rlzoo_real.replay.loading import inside_run
-    from rlzoo_real.runs.safe_files import apply_normalization, read_normalization
+    from rlzoo_real.runs.safe_files import apply_normalization, inside_run, read_normalization
 
     path = params_dir / "vecnormalize.pkl"
     if not path.is_file():

@@ -28,7 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError, suggest
-from rlzoo_real.runs.folder import env_folder_name, process_is_alive, process_start_time
+from rlzoo_real.runs.folder import env_folder_name
+from rlzoo_real.runs.processes import process_is_alive, process_start_time
 
 __all__ = [
     "SCHEMES",
