@@ -30,7 +30,8 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import EvalCallback
 from stable_baselines3.common.env_util import make_vec_env
 from rlzoo_real.algos.registry import get_algo
-from rlzoo_real.config.spec import bundled_hyperparams_dir, load_table, resolve_run_spec
+from rlzoo_real.config.spec import resolve_run_spec
+from rlzoo_real.config.tables import bundled_hyperparams_dir, load_table
 from rlzoo_real.config.literals import materialize
 
 spec, _ = resolve_run_spec(get_algo("ppo"), "CartPole-v1", source="ppo.yml",

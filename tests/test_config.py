@@ -6,14 +6,9 @@ import pytest
 import yaml
 
 from rlzoo_real.algos.registry import get_algo
-from rlzoo_real.config.literals import KnownName
-from rlzoo_real.config.spec import (
-    ClassRef,
-    LinearSchedule,
-    load_table,
-    parse_key_values,
-    resolve_run_spec,
-)
+from rlzoo_real.config.literals import ClassRef, KnownName, LinearSchedule
+from rlzoo_real.config.spec import resolve_run_spec
+from rlzoo_real.config.tables import load_table, parse_key_values
 from rlzoo_real.errors import UserError
 
 # An entry written the way the RL Zoo writes them (tags, strings, wrapper forms).

@@ -4,7 +4,8 @@ import gymnasium as gym
 import pytest
 
 from rlzoo_real.algos.registry import ALGOS, get_algo
-from rlzoo_real.config.spec import bundled_hyperparams_dir, load_table, resolve_run_spec
+from rlzoo_real.config.spec import resolve_run_spec
+from rlzoo_real.config.tables import bundled_hyperparams_dir, load_table
 
 FILES = sorted(bundled_hyperparams_dir().glob("*.yml"))
 #: an env to try the fallback entries on, by the action spaces the algorithm handles

@@ -315,7 +315,8 @@ def test_resume_of_a_gsde_run_after_sigint_is_exact(tmp_path, processes):
 def test_every_shipped_entry_translates_for_sbx():
     from rlzoo_real.algos.registry import BACKENDS
     from rlzoo_real.algos.sbx import adapt_model_kwargs
-    from rlzoo_real.config.spec import bundled_hyperparams_dir, load_table, resolve_run_spec
+    from rlzoo_real.config.spec import resolve_run_spec
+    from rlzoo_real.config.tables import bundled_hyperparams_dir, load_table
 
     checked = 0
     for name, algo in sorted(BACKENDS["sbx"].items()):

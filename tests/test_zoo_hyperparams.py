@@ -153,8 +153,8 @@ def _target_env(algo_name: str, key: str) -> tuple[str, str | None]:
 
 def _cheap_overrides(algo: Any, entry: dict[str, Any]) -> tuple[dict[str, Any], int]:
     """Values that shorten the run (not the entry's meaning) and a budget with one update."""
+    from rlzoo_real.config.checks import whole as _whole
     from rlzoo_real.config.literals import coerce_yaml_numbers
-    from rlzoo_real.config.spec import _whole
 
     entry = {k: _whole(coerce_yaml_numbers(v)) for k, v in entry.items()}
     n_envs = entry.get("n_envs", 1)
@@ -203,7 +203,8 @@ ZOO_WARNINGS = pytest.mark.filterwarnings(
 def test_zoo_entry_trains(algo_name: str, key: str, tmp_path: Path) -> None:
     from rlzoo_real.algos.build import build_model
     from rlzoo_real.algos.registry import get_algo
-    from rlzoo_real.config.spec import load_table, resolve_run_spec
+    from rlzoo_real.config.spec import resolve_run_spec
+    from rlzoo_real.config.tables import load_table
     from rlzoo_real.envs.make import make_vec_env_for
     from rlzoo_real.errors import UserError
 

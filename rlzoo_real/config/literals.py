@@ -16,7 +16,8 @@ import importlib
 import math
 import operator
 import re
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from rlzoo_real.errors import UserError, suggest
@@ -294,3 +295,21 @@ def format_value(value: Any) -> str:
     if isinstance(value, tuple):
         return "(" + "".join(f"{format_value(v)}, " for v in value) + ")"
     return repr(value)
+
+
+@dataclass(frozen=True)
+class LinearSchedule:
+    """``lin_<initial>``: the value decreases linearly from ``initial`` to 0 over training."""
+
+    initial: float
+
+    def __call__(self, progress_remaining: float) -> float:
+        return progress_remaining * self.initial
+
+
+@dataclass(frozen=True)
+class ClassRef:
+    """A class named by dotted path in a hyperparameter file, with keyword arguments."""
+
+    path: str
+    kwargs: Mapping[str, Any] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from rlzoo_real.config.spec import bundled_hyperparams_dir
+from rlzoo_real.config.tables import bundled_hyperparams_dir
 from rlzoo_real.errors import UserError, suggest
 
 __all__ = ["available_presets", "preset_file"]

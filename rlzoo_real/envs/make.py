@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from rlzoo_real.config.spec import ClassRef, RunSpec
+from rlzoo_real.config.literals import ClassRef
+from rlzoo_real.config.spec import RunSpec
 from rlzoo_real.errors import UserError, suggest
 
 __all__ = [

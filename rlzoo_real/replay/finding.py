@@ -153,7 +153,7 @@ def read_run(run_path: Path, *, env_hint: str | None = None) -> RunRecord | None
     Raises:
         UserError: unreadable files, or several param folders and no env to choose.
     """
-    from rlzoo_real.config.spec import parse_key_values
+    from rlzoo_real.config.tables import parse_key_values
 
     dirs = params_dirs(run_path)
     if not dirs:

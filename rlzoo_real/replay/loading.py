@@ -271,7 +271,7 @@ def open_run(
 
 def _open_run(request: RunRequest, *, n_envs: int, seed: int, render_mode: str | None) -> LoadedRun:
     from rlzoo_real.algos.registry import get_algo
-    from rlzoo_real.config.spec import parse_key_values
+    from rlzoo_real.config.tables import parse_key_values
     from rlzoo_real.envs.make import check_env_id, import_gym_packages, resolve_class
     from rlzoo_real.runs.trust import allows, check_env_id_imports, check_gym_packages
 

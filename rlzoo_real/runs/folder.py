@@ -127,7 +127,7 @@ class RunFolder:
 
     @property
     def lock_file(self) -> Path:
-        """``run.lock``: locked by the process writing in the folder (:mod:`rlzoo_real.runs.locks`)."""
+        """``run.lock``: held by the process writing in the folder (:mod:`~.runs.locks`)."""
         from rlzoo_real.runs.locks import lock_file_of
 
         return lock_file_of(self.path)

@@ -37,7 +37,11 @@ from rlzoo_real.runs.processes import process_start_time
 __all__ = [
     "LOCK_FILE",
     "lock_file_of",
-    "RunLock", "RunLockedError", "acquire_run_lock", "lock_state", "read_lock_holder",
+    "RunLock",
+    "RunLockedError",
+    "acquire_run_lock",
+    "lock_state",
+    "read_lock_holder",
 ]
 
 #: the run folder's lock file (see :mod:`rlzoo_real.runs.locks`): held by the one process writing in
@@ -48,6 +52,7 @@ LOCK_FILE = "run.lock"
 def lock_file_of(run_path: Path) -> Path:
     """The lock file of the run folder ``run_path``."""
     return run_path / LOCK_FILE
+
 
 #: how long a writer retries a lock held by someone else (a reader's probe lasts microseconds)
 _RETRY_S = 1.0

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.algos.registry import AlgoSpec, get_algo
-from rlzoo_real.config.spec import RunSpec, bundled_hyperparams_dir, load_table, parse_key_values
+from rlzoo_real.config.spec import RunSpec
+from rlzoo_real.config.tables import bundled_hyperparams_dir, load_table, parse_key_values
 from rlzoo_real.errors import UserError
 
 __all__ = [

@@ -187,7 +187,7 @@ def best_yaml(trial: Any, study_name: str, settings: dict[str, Any], folder: Stu
     env, algo = settings["env"], settings["algo"]
     entry = trial.user_attrs.get("config")
     if not isinstance(entry, dict):  # no run record: the base entry with the sampled values
-        from rlzoo_real.config.spec import parse_key_values
+        from rlzoo_real.config.tables import parse_key_values
 
         entry = dict(settings["base"])
         entry.update(parse_key_values(trial.user_attrs.get("hyperparams") or [], option="-params"))
