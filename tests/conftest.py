@@ -22,6 +22,11 @@ import pytest
 os.environ.setdefault("WANDB_MODE", "offline")
 os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("MPLBACKEND", "Agg")
+# One thread per process: each xdist worker (and each realzoo process a test starts) gets one
+# of the machine's cores; torch's and BLAS's default of one thread per core oversubscribed a
+# 2-core machine several times over (TRAPS.md: ten times slower PPO). Set before torch loads.
+for _variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+    os.environ.setdefault(_variable, "1")
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -432,6 +432,7 @@ def test_record_writes_an_mp4_headless(cli, runs, tmp_path):
     assert "Video: " + str(runs["ppo"].path / "videos") in out
 
 
+@pytest.mark.slow  # end to end with several processes (see the commit)
 def test_record_mujoco_offscreen_in_a_fresh_process(tmp_path):
     """MuJoCo needs an OpenGL context: without a display, realzoo asks for EGL."""
     pytest.importorskip("imageio_ffmpeg")

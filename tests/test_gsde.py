@@ -273,6 +273,7 @@ def test_the_gsde_refusal_lists_the_algorithms_of_the_runs_backend():
     assert "a2c" not in message  # a2c has gSDE on torch only
 
 
+@pytest.mark.slow  # end to end with several processes (see the commit)
 def test_tune_starts_its_trials_from_a_preset(tmp_path):
     result = run_realzoo(
         "tune", "-a", "sac", "-e", "Pendulum-v1", "--preset", "gsde", "--n-trials", "1",

@@ -110,6 +110,7 @@ def _check_run(tmp_path: Path, algo: str, env: str) -> Path:
     return run
 
 
+@pytest.mark.slow  # end to end with several processes (see the commit)
 @needs_sbx
 def test_sac_trains_into_a_run_folder_and_replays_without_pickle(cli, tmp_path):
     done = _train(tmp_path, "sac", "Pendulum-v1")

@@ -211,15 +211,22 @@ def test_sweep_help_lists_the_grid_syntax(cli):
     )
 
 
+@pytest.mark.slow  # two sweeps as processes, paced to 10 s of wall-clock time
 def test_ctrl_c_stops_the_jobs_and_the_next_sweep_resumes_them(tmp_path, processes):
     import signal
     import subprocess
     import sys
 
-    (tmp_path / "tiny.yml").write_text(TINY)
+    # Paced by RealTime (one env, each step 1/100 s of wall-clock time): the job lasts at least
+    # 1024 / 100 = 10 s however fast or busy the machine is, so the Ctrl-C below always lands
+    # mid-training (unpaced, a busy machine once saw the job finish before the signal).
+    paced = TINY.replace("n_envs: 2", "n_envs: 1") + (
+        "  env_wrapper:\n    - rlzoo_real.envs.realtime.RealTime: {frequency_hz: 100}\n"
+    )
+    (tmp_path / "tiny.yml").write_text(paced)
     argv = [sys.executable, "-m", "rlzoo_real", "sweep", "--algos", "ppo", "--envs", "CartPole-v1",
-            "--seeds", "0", "-f", "logs", "--conf-file", "tiny.yml", "-n", "6000",
-            "--eval-freq", "2000", "--save-freq", "1000"]  # fmt: skip
+            "--seeds", "0", "-f", "logs", "--conf-file", "tiny.yml", "-n", "1024",
+            "--eval-freq", "-1", "--save-freq", "256"]  # fmt: skip
     sweep = processes.start(argv, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     log = tmp_path / "logs" / "sweep_logs" / "ppo_CartPole-v1_seed0.log"
     wait_for(
@@ -244,7 +251,7 @@ def test_ctrl_c_stops_the_jobs_and_the_next_sweep_resumes_them(tmp_path, process
     ((_, resumed),) = _runs(tmp_path / "logs")
     assert resumed.path == run.path
     manifest = read_run_manifest(run)
-    assert manifest["status"] == "finished" and manifest["num_timesteps"] >= 6000
+    assert manifest["status"] == "finished" and manifest["num_timesteps"] >= 1024
     assert log.read_text().count("=== ") == 2  # both attempts in the job's log
 
 

@@ -117,6 +117,7 @@ def test_a_space_file_narrows_and_extends_the_default(tmp_path):
 # -- studies ---------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end with several processes (see the commit)
 def test_a_study_with_two_worker_processes_on_a_journal_file(tiny, cli):
     folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
     args = tune_args(tiny, "--n-trials", "4", "--n-workers", "2", "--seed", "0")
@@ -290,6 +291,7 @@ def test_every_algorithm_tunes_end_to_end(algo_name, cli, tmp_path):
 # -- faults ----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # end to end with several processes (see the commit)
 def test_a_worker_killed_mid_trial_leaves_no_trial_running(tiny, processes):
     folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
     args = tune_args(tiny, "-n", "4096", "--n-trials", "3", "--n-workers", "2")
@@ -309,6 +311,7 @@ def test_a_worker_killed_mid_trial_leaves_no_trial_running(tiny, processes):
     assert sum(t.state.name == "COMPLETE" for t in trials.values()) == 2  # the others finished
 
 
+@pytest.mark.slow  # end to end with several processes (see the commit)
 def test_a_killed_study_is_cleaned_up_when_it_restarts(tiny, processes):
     folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
     proc = start_realzoo(processes, *tune_args(tiny, "-n", "4096", "--n-trials", "2"))

@@ -105,6 +105,7 @@ def load_trials(url: str, name: str) -> list[Any]:
         close_storage(storage)
 
 
+@pytest.mark.slow  # end to end with several processes (see the commit)
 def test_two_commands_with_worker_processes_share_a_postgresql_study(tiny, postgres_url, processes):
     # trust authentication ignores the password: it is here to check that it is never shown
     url = postgres_url.replace("postgres@", "postgres:s3cret@")
@@ -137,6 +138,7 @@ def test_two_commands_with_worker_processes_share_a_postgresql_study(tiny, postg
         assert "s3cret" not in (folder / "study.yml").read_text()
 
 
+@pytest.mark.slow  # end to end with several processes (see the commit)
 def test_a_trial_whose_worker_stops_its_heartbeat_is_failed(tiny, postgres_url):
     import optuna
 
