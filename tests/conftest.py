@@ -158,6 +158,19 @@ def cli() -> Callable[..., object]:
     return invoke
 
 
+def quiet_train(algo: str, env: str, conf: Path, folder: Path, *extra: object) -> list[object]:
+    """The words of ``realzoo train`` on a small table, without evaluations or output.
+
+    ``conf`` is the hyperparameter file (e.g. the ``tiny_conf`` fixture), ``folder`` the log
+    folder; ``extra`` are more words (``"-n", "400"``, ``"--seed", "1"``). For ``cli(...)``,
+    ``run_realzoo(...)`` or, after ``sys.executable, "-m", "rlzoo_real"``, a process.
+    """
+    return [
+        "train", "-a", algo, "-e", env, "--conf-file", conf, "-f", folder,
+        "--eval-freq", "-1", "--verbose", "0", *extra,
+    ]  # fmt: skip
+
+
 def run_realzoo(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProcess[str]:
     """Run ``python -m rlzoo_real`` as a real process."""
     return subprocess.run(

@@ -139,7 +139,7 @@ def test_her_through_the_hyperparameter_file(cli, tmp_path):
     conf = tmp_path / "sac.yml"
     conf.write_text(
         "BitFlipContinuous-v0:\n"
-        "  n_timesteps: 300\n"
+        "  n_timesteps: 150\n"
         "  policy: 'MultiInputPolicy'\n"
         "  learning_starts: 50\n"
         "  batch_size: 16\n"

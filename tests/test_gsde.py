@@ -221,7 +221,10 @@ def _rng_state(model, *, at_rollout_start):
     }
 
 
-@pytest.mark.parametrize("backend", ["sb3", "sbx"])
+@pytest.mark.parametrize(
+    "backend",
+    ["sb3", pytest.param("sbx", marks=pytest.mark.slow)],  # sbx: JAX compiles, 25 s
+)
 def test_resume_says_when_gsde_noise_cannot_be_put_back(backend):
     """Noise saved at a rollout start goes back silently (torch matrices, SBX's JAX keys);
     a checkpoint without it gives a note."""

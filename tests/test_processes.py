@@ -5,33 +5,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 
 from rlzoo_real.runs.folder import RunFolder
-from tests.conftest import WAIT_S, wait_for
+from tests.conftest import WAIT_S, quiet_train, wait_for
 
 
+@pytest.mark.slow  # eight realzoo processes at once: 20 s and more on 2 cores
 def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path, processes):
-    command = [
-        sys.executable,
-        "-m",
-        "rlzoo_real",
-        "train",
-        "-a",
-        "ppo",
-        "-e",
-        "CartPole-v1",
-        "--conf-file",
-        str(tiny_conf),
-        "-f",
-        str(tmp_path),
-        "-n",
-        "64",
-        "--eval-freq",
-        "-1",
-        "--verbose",
-        "0",
-    ]
+    train = quiet_train("ppo", "CartPole-v1", tiny_conf, tmp_path, "-n", "64")
+    command = [sys.executable, "-m", "rlzoo_real", *train]
     procs = [
         processes.start(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for _ in range(8)
@@ -52,29 +36,9 @@ def test_eight_simultaneous_runs_get_eight_folders(tiny_conf, tmp_path, processe
 
 
 def test_ctrl_c_saves_the_model_and_says_how_to_resume(tiny_conf, tmp_path, processes):
+    train = quiet_train("sac", "Pendulum-v1", tiny_conf, tmp_path, "-n", "1000000", "--seed", "0")
     proc = processes.start(
-        [
-            sys.executable,
-            "-m",
-            "rlzoo_real",
-            "train",
-            "-a",
-            "sac",
-            "-e",
-            "Pendulum-v1",
-            "--conf-file",
-            str(tiny_conf),
-            "-f",
-            str(tmp_path),
-            "-n",
-            "1000000",
-            "--eval-freq",
-            "-1",
-            "--verbose",
-            "0",
-            "--seed",
-            "0",
-        ],
+        [sys.executable, "-m", "rlzoo_real", *train],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from rlzoo_real.runs.folder import RunFolder
-from tests.conftest import WAIT_S, run_realzoo, wait_for
+from tests.conftest import WAIT_S, quiet_train, run_realzoo, wait_for
 
 
 def _train_command(
@@ -186,23 +186,7 @@ def test_kill_during_a_checkpoint_write_falls_back_to_the_previous_one(tmp_path)
 
 
 def test_corrupt_checkpoint_falls_back_and_says_so(cli, tiny_conf, tmp_path):
-    base = [
-        "train",
-        "-a",
-        "sac",
-        "-e",
-        "Pendulum-v1",
-        "--conf-file",
-        tiny_conf,
-        "-f",
-        tmp_path,
-        "--seed",
-        "1",
-        "--eval-freq",
-        "-1",
-        "--verbose",
-        "0",
-    ]
+    base = quiet_train("sac", "Pendulum-v1", tiny_conf, tmp_path, "--seed", "1")
     assert cli(*base, "-n", "400", "--save-freq", "200").exit_code == 0
     run = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
     newest = run.checkpoint_files(400)["model"]
@@ -216,25 +200,9 @@ def test_corrupt_checkpoint_falls_back_and_says_so(cli, tiny_conf, tmp_path):
 
 def test_time_limit_stops_cleanly_and_resume_finishes(cli, tiny_conf, tmp_path):
     result = cli(
-        "train",
-        "-a",
-        "sac",
-        "-e",
-        "Pendulum-v1",
-        "--conf-file",
-        tiny_conf,
-        "-f",
-        tmp_path,
-        "-n",
-        "100000",
+        *quiet_train("sac", "Pendulum-v1", tiny_conf, tmp_path, "-n", "100000", "--seed", "2"),
         "--time-limit",
         "0.003",  # 10.8 s, start-up included: some steps even on a busy machine, far from 1e5
-        "--eval-freq",
-        "-1",
-        "--verbose",
-        "0",
-        "--seed",
-        "2",
     )
     assert result.exit_code == 75, result.output
     run = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
@@ -272,23 +240,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 @pytest.fixture
 def finished_run(cli, tiny_conf, tmp_path) -> RunFolder:
-    result = cli(
-        "train",
-        "-a",
-        "ppo",
-        "-e",
-        "CartPole-v1",
-        "--conf-file",
-        tiny_conf,
-        "-f",
-        tmp_path,
-        "--seed",
-        "3",
-        "--eval-freq",
-        "-1",
-        "--verbose",
-        "0",
-    )
+    result = cli(*quiet_train("ppo", "CartPole-v1", tiny_conf, tmp_path, "--seed", "3"))
     assert result.exit_code == 0, result.output
     return RunFolder(tmp_path / "ppo" / "CartPole-v1_1", "CartPole-v1")
 
@@ -361,29 +313,8 @@ def test_resume_what_does_not_exist(cli, tiny_conf, tmp_path):
 
 
 def test_keep_checkpoints_and_buffer_only_with_the_latest(cli, tiny_conf, tmp_path):
-    result = cli(
-        "train",
-        "-a",
-        "sac",
-        "-e",
-        "Pendulum-v1",
-        "--conf-file",
-        tiny_conf,
-        "-f",
-        tmp_path,
-        "-n",
-        "1000",
-        "--save-freq",
-        "200",
-        "--keep-checkpoints",
-        "2",
-        "--eval-freq",
-        "-1",
-        "--verbose",
-        "0",
-        "--seed",
-        "0",
-    )
+    extra = ("-n", "1000", "--save-freq", "200", "--keep-checkpoints", "2", "--seed", "0")
+    result = cli(*quiet_train("sac", "Pendulum-v1", tiny_conf, tmp_path, *extra))
     assert result.exit_code == 0, result.output
     run = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
     index = yaml.safe_load(run.checkpoint_index.read_text())["checkpoints"]
@@ -395,25 +326,8 @@ def test_keep_checkpoints_and_buffer_only_with_the_latest(cli, tiny_conf, tmp_pa
 
 
 def test_resume_says_when_it_cannot_be_exact(cli, tiny_conf, tmp_path):
-    result = cli(
-        "train",
-        "-a",
-        "ppo",
-        "-e",
-        "CartPole-v1",
-        "--conf-file",
-        tiny_conf,
-        "-f",
-        tmp_path,
-        "--vec-env",
-        "subproc",
-        "--seed",
-        "0",
-        "--eval-freq",
-        "-1",
-        "--verbose",
-        "0",
-    )
+    extra = ("--vec-env", "subproc", "--seed", "0")
+    result = cli(*quiet_train("ppo", "CartPole-v1", tiny_conf, tmp_path, *extra))
     assert result.exit_code == 0, result.output
     run = tmp_path / "ppo" / "CartPole-v1_1"
     result = cli("train", "--resume", run, "-n", "1024", "--verbose", "0")

@@ -7,6 +7,7 @@ import pytest
 import yaml
 
 from rlzoo_real.runs.folder import RunFolder
+from tests.conftest import quiet_train
 
 
 def _only_run(log_folder: Path, algo: str, env: str) -> RunFolder:
@@ -88,23 +89,7 @@ def test_train_writes_the_whole_run_folder(cli, tiny_conf, tmp_path):
 
 
 def test_run_ids_increase_and_uuid_is_appended(cli, tiny_conf, tmp_path):
-    base = [
-        "train",
-        "-a",
-        "ppo",
-        "-e",
-        "CartPole-v1",
-        "--conf-file",
-        tiny_conf,
-        "-f",
-        tmp_path,
-        "-n",
-        "128",
-        "--eval-freq",
-        "-1",
-        "--verbose",
-        "0",
-    ]
+    base = quiet_train("ppo", "CartPole-v1", tiny_conf, tmp_path, "-n", "128")
     assert cli(*base).exit_code == 0
     assert cli(*base).exit_code == 0
     assert cli(*base, "--uuid").exit_code == 0
@@ -114,23 +99,7 @@ def test_run_ids_increase_and_uuid_is_appended(cli, tiny_conf, tmp_path):
 
 
 def test_warm_start_from_a_trained_agent(cli, tiny_conf, tmp_path):
-    base = [
-        "train",
-        "-a",
-        "sac",
-        "-e",
-        "Pendulum-v1",
-        "--conf-file",
-        tiny_conf,
-        "-f",
-        tmp_path,
-        "--eval-freq",
-        "-1",
-        "--verbose",
-        "0",
-        "--seed",
-        "1",
-    ]
+    base = quiet_train("sac", "Pendulum-v1", tiny_conf, tmp_path, "--seed", "1")
     assert cli(*base, "--save-replay-buffer").exit_code == 0
     first = RunFolder(tmp_path / "sac" / "Pendulum-v1_1", "Pendulum-v1")
     result = cli(*base, "-n", "200", "-i", first.final_model)

@@ -129,6 +129,7 @@ def _train_sac(tmp_path: Path) -> Path:
     return tmp_path / "logs"
 
 
+@pytest.mark.slow  # trains its own run as a process, then records it (test_enjoy records fast)
 def test_record_video(tmp_path):
     """tests/test_enjoy.py::test_record_video (rl_zoo3.record_video -> realzoo record).
 
