@@ -33,7 +33,7 @@ demo: install
 test: install
 	$(PYTEST)
 
-## The fast suite only (a few minutes).
+## The fast suite only: every test but those marked slow (minutes, not the suite's 20).
 test-fast: install
 	$(PYTEST) -m "not slow"
 
