@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -19,6 +18,7 @@ _REPORT = "Report"
 
 
 def benchmark(
+    ctx: typer.Context,
     suite: Annotated[
         str,
         typer.Argument(
@@ -135,7 +135,7 @@ def benchmark(
         n_done = sum(job.match_key() in done for job in plan.jobs)
         typer.echo(f"{len(plan.jobs)} run(s), {n_done} finished; the report goes to {out}.")
         return
-    command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo benchmark"
+    command = _command_line(ctx)
     exit_code = 0
     failed_lines: list[str] = []
     if not report_only:
@@ -162,6 +162,23 @@ def benchmark(
         typer.echo("\n".join([f"{len(failed_lines)} run(s) failed:", *failed_lines]), err=True)
     if exit_code:
         raise typer.Exit(exit_code)
+
+
+def _command_line(ctx: typer.Context) -> str:
+    """The command in a canonical spelling: the suite and every option that differs from its
+    default (recorded in the report, so that it can be run again)."""
+    words = ["realzoo", "benchmark"]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if param.param_type_name == "argument":
+            words.append(str(value))
+        elif param.param_type_name == "option" and value != param.default:
+            flag = max(param.opts, key=len)
+            if getattr(param, "is_flag", False):
+                words += [flag] if value else []
+            else:
+                words += [flag, str(value)]
+    return shlex.join(words)
 
 
 def register(app: typer.Typer) -> None:
