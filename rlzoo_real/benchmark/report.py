@@ -70,7 +70,8 @@ class Report:
     aggregate: AggregateResult | None
     manifests: list[dict[str, Any]]
     notes: list[str] = field(default_factory=list)
-    files: list[Path] = field(default_factory=list)
+    files: list[Path] = field(default_factory=list)  # every figure and data file written
+    figures: list[Path] = field(default_factory=list)  # the figures, to show in the report
 
 
 def task_name(algo: str, env: str) -> str:
@@ -146,7 +147,8 @@ def build_report(plan: Plan, *, boot: Bootstrap, output: Path, fmt: str = "png")
     report = Report(plan, pairs, None, manifests, notes)
     figures = output / plan.suite.name
     if groups:
-        report.files += _draw_curves(groups, figures, fmt, boot)
+        report.figures += _draw_curves(groups, figures, fmt, boot)
+        report.files += report.figures
         report.aggregate = _aggregate(report, groups, figures, fmt, boot)
     return report
 
@@ -201,5 +203,7 @@ def _aggregate(
     save_aggregate(result, folder / "aggregate.npz")
     summary = folder / "aggregate.json"
     write_output(summary, json.dumps(aggregate_summary(result), indent=2) + "\n")
-    report.files += [*draw_aggregate(result, folder, fmt), folder / "aggregate.npz", summary]
+    drawn = draw_aggregate(result, folder, fmt)
+    report.figures += drawn
+    report.files += [*drawn, folder / "aggregate.npz", summary]
     return result

@@ -220,46 +220,40 @@ def to_markdown(
 
 def _aggregate_section(report: Report, output: Path, ci: float) -> list[str]:
     result = report.aggregate
-    figures = output / report.plan.suite.name
     parts = []
-    curves = [f for f in report.files if f.stem == "eval_curves"]
-    if result is None:
-        if curves:
-            parts += [f"![Evaluation curves]({_relative(curves[0], output)})", ""]
-        return parts
-    tasks = result.scores.envs
-    n_runs = result.scores.final[result.scores.labels[0]].shape[0]
-    parts += [
-        f"## Aggregate over the {len(tasks)} pairs (rliable, {ci:.0%} stratified bootstrap CI)",
-        "",
-        "Normalized score of a run: (final return − uniformly random policy's return) / "
-        "(the RL Zoo's score − random's): 0 is random, 1 is the Zoo's published agent. "
-        f"Each pair is a task with {n_runs} run(s).",
-        "",
-        "| " + " | ".join(result.metric_names) + " |",
-        "|" + "---:|" * len(result.metric_names),
-        "| "
-        + " | ".join(
-            f"{result.metrics[0, j]:.3f} [{result.metrics_low[0, j]:.3f}, "
-            f"{result.metrics_high[0, j]:.3f}]"
-            for j in range(len(result.metric_names))
-        )
-        + " |",
-        "",
-    ]
-    for path in [
-        *curves,
-        *(
-            f
-            for f in report.files
-            if f.parent == figures
-            and f.suffix in (".png", ".svg", ".pdf")
-            and f.stem != "eval_curves"
-        ),
-    ]:
-        title = path.stem.replace("_", " ").capitalize()
+    if result is not None:
+        n_runs = result.scores.final[result.scores.labels[0]].shape[0]
+        parts += [
+            f"## Aggregate over the {len(result.scores.envs)} pairs (rliable, {ci:.0%} stratified "
+            "bootstrap CI)",
+            "",
+            "Normalized score of a run: (final return − uniformly random policy's return) / "
+            "(the RL Zoo's score − random's): 0 is random, 1 is the Zoo's published agent. "
+            f"Each pair is a task with {n_runs} run(s).",
+            "",
+            "| " + " | ".join(result.metric_names) + " |",
+            "|" + "---:|" * len(result.metric_names),
+            "| "
+            + " | ".join(
+                f"{result.metrics[0, j]:.3f} [{result.metrics_low[0, j]:.3f}, "
+                f"{result.metrics_high[0, j]:.3f}]"
+                for j in range(len(result.metric_names))
+            )
+            + " |",
+            "",
+        ]
+    for path in report.figures:
+        title = _TITLES.get(path.stem, path.stem.replace("_", " ").capitalize())
         parts += [f"![{title}]({_relative(path, output)})", ""]
     return parts
+
+
+_TITLES = {
+    "eval_curves": "Evaluation curves (mean over seeds, bootstrap CI)",
+    "aggregate_metrics": "Aggregate metrics",
+    "performance_profile": "Performance profile",
+    "sample_efficiency": "Sample efficiency (IQM)",
+}
 
 
 def write_report(
