@@ -243,3 +243,42 @@ def test_a_tiny_suite_end_to_end_and_a_rerun_skips_finished_runs(tmp_path):
     assert "4 already finished (skipped)" in again.stdout
     assert len(list((tmp_path / "logs").glob("*/CartPole-v1_*"))) == 4
     assert _csv(tmp_path / "out" / "tiny.csv") == table
+
+
+def test_a_failed_run_exits_non_zero_after_writing_the_report_of_the_others(
+    cli, tmp_path, monkeypatch
+):
+    """The sweep reports one failed job (its log named); the other runs are finished: the
+    report shows them, the missing seed is counted, and the exit status is the sweep's."""
+    from rlzoo_real.executors import sweep
+
+    logs, out = tmp_path / "logs", tmp_path / "out"
+    suite_file = tmp_path / "one.yml"
+    suite_file.write_text("envs:\n  CartPole-v1: [ppo]\n")
+    plan = plan_benchmark(
+        load_suite(str(suite_file)), n_seeds=2, budget=Budget(n_timesteps=2000), log_folder=logs
+    )
+    finished, failing = plan.jobs
+    run = make_synthetic_run(logs, "ppo", "CartPole-v1", seed=0, n_timesteps=2000, eval_freq=200)
+    write_yaml_atomic(run.args_file, dataclasses.asdict(finished.args))
+    log = logs / "sweep_logs" / f"{failing.slug}.log"
+
+    def fake_sweep(jobs, **kwargs):
+        assert [j.match_key() for j in jobs] == [j.match_key() for j in plan.jobs]
+        return sweep.SweepResult(
+            [
+                sweep.JobOutcome(finished, "skipped", None, run.path),
+                sweep.JobOutcome(failing, "failed", log, None, 1, 1.0, ("Error: boom",)),
+            ]
+        )
+
+    monkeypatch.setattr(sweep, "run_sweep", fake_sweep)
+    result = cli("benchmark", suite_file, "--n-seeds", "2", "-n", "2000", "-f", logs, "-o", out)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert f"1 run(s) failed: ppo CartPole-v1 seed 1 (exit 1), log {log}: Error: boom" in text
+    assert "1 of 2 run(s) have no finished evaluations" in text
+    row = _csv(out / "one.csv")[("ppo", "CartPole-v1")]
+    assert row["seeds_finished"] == "1"
+    assert float(row["final_mean"]) == pytest.approx(_final_returns(run.path)[-1], rel=1e-9)
+    assert "| ppo | CartPole-v1 | 2k (100k) | 1/2 |" in (out / "one.md").read_text()

@@ -19,9 +19,18 @@ from rlzoo_real.benchmark.suites import Pair, Suite, shipped_steps
 from rlzoo_real.errors import UserError
 
 if TYPE_CHECKING:
-    from rlzoo_real.executors.sweep import Job, SweepResult
+    from rlzoo_real.executors.sweep import Job
 
-__all__ = ["EXECUTORS", "Budget", "Plan", "PlannedPair", "plan_benchmark", "run_plan"]
+__all__ = [
+    "EXECUTORS",
+    "Budget",
+    "Plan",
+    "PlanOutcome",
+    "PlannedPair",
+    "check_executor",
+    "plan_benchmark",
+    "run_plan",
+]
 
 #: Where the jobs can run. ``local``: the sweep's process pool on this machine.
 EXECUTORS = ("local",)
@@ -163,6 +172,16 @@ def plan_benchmark(
     )
 
 
+@dataclass(frozen=True)
+class PlanOutcome:
+    """How running a plan ended, whatever the executor: the exit status (the sweep's: 0,
+    1 when a run failed, 75 when runs are stopped or elsewhere, 130/143 on a signal) and
+    one line per failed run (its name, exit status, log and last error line)."""
+
+    exit_code: int
+    failures: tuple[str, ...] = ()
+
+
 def run_plan(
     plan: Plan,
     *,
@@ -170,7 +189,7 @@ def run_plan(
     n_workers: int = 1,
     on_event: Callable[[str], None] = print,
     command: str = "",
-) -> SweepResult:
+) -> PlanOutcome:
     """Train the plan's jobs that are not finished yet, on ``executor``.
 
     Raises:
@@ -183,13 +202,19 @@ def run_plan(
     done = finished_runs(plan.log_folder, plan.jobs)
     stopped = finished_runs(plan.log_folder, plan.jobs, status="stopped")
     check_jobs([j for j in plan.jobs if j.match_key() not in done and j.match_key() not in stopped])
-    return run_sweep(
+    result = run_sweep(
         list(plan.jobs),
         log_folder=plan.log_folder,
         n_workers=n_workers,
         on_event=on_event,
         command=command,
     )
+    failures = tuple(
+        f"{o.job.name} (exit {o.exit_code}), log {o.log}"
+        + (f": {o.last_lines[-1]}" if o.last_lines else "")
+        for o in result.by_status("failed")
+    )
+    return PlanOutcome(result.exit_code, failures)
 
 
 def check_executor(executor: str) -> None:

@@ -103,7 +103,13 @@ def benchmark(
     """
     from rlzoo_real.benchmark.report import build_report
     from rlzoo_real.benchmark.report_text import write_report
-    from rlzoo_real.benchmark.runner import Budget, check_executor, plan_benchmark, run_plan
+    from rlzoo_real.benchmark.runner import (
+        Budget,
+        PlanOutcome,
+        check_executor,
+        plan_benchmark,
+        run_plan,
+    )
     from rlzoo_real.benchmark.suites import load_suite
     from rlzoo_real.executors.sweep import finished_runs
     from rlzoo_real.plotting.views import Bootstrap, check_format
@@ -136,18 +142,11 @@ def benchmark(
         typer.echo(f"{len(plan.jobs)} run(s), {n_done} finished; the report goes to {out}.")
         return
     command = _command_line(ctx)
-    exit_code = 0
-    failed_lines: list[str] = []
+    outcome = PlanOutcome(0)
     if not report_only:
-        result = run_plan(
+        outcome = run_plan(
             plan, executor=executor, n_workers=n_workers, on_event=typer.echo, command=command
         )
-        exit_code = result.exit_code
-        for outcome in result.by_status("failed"):
-            why = f": {outcome.last_lines[-1]}" if outcome.last_lines else ""
-            failed_lines.append(
-                f"  {outcome.job.name} (exit {outcome.exit_code}), log {outcome.log}{why}"
-            )
     report = build_report(plan, boot=boot, output=out, fmt=fmt)
     files = write_report(report, command=command, output=out, ci=ci, reps=reps, seed=boot_seed)
     typer.echo(f"Report: {files[0]} (table: {files[1]}; figures in {out / plan.suite.name})")
@@ -158,10 +157,11 @@ def benchmark(
             "leaves them out. Run the same command again to train them.",
             err=True,
         )
-    if failed_lines:
-        typer.echo("\n".join([f"{len(failed_lines)} run(s) failed:", *failed_lines]), err=True)
-    if exit_code:
-        raise typer.Exit(exit_code)
+    if outcome.failures:
+        lines = [f"{len(outcome.failures)} run(s) failed:", *outcome.failures]
+        typer.echo("\n  ".join(lines), err=True)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
 
 
 def _command_line(ctx: typer.Context) -> str:
