@@ -87,6 +87,10 @@ def test_budgets_and_evaluation_schedule(tmp_path):
         10_000,
         10,
     )
+    # the budget ends before TD3's learning_starts (10000): flagged, hyperparameters unchanged
+    td3 = by_pair[("td3", "Pendulum-v1")]
+    assert (td3.steps, td3.learning_starts, td3.untrained) == (2000, 10_000, True)
+    assert not a2c.untrained and not by_pair[("dqn", "CartPole-v1")].untrained
     fixed = plan_benchmark(suite, n_seeds=1, budget=Budget(n_timesteps=300), log_folder=tmp_path)
     assert {p.steps for p in fixed.pairs} == {300}
     full = plan_benchmark(suite, n_seeds=1, budget=Budget(), log_folder=tmp_path)
@@ -206,12 +210,15 @@ def test_report_numbers_come_from_the_runs_evaluations(cli, tmp_path):
 
 def test_report_of_missing_runs_says_so(cli, tmp_path):
     suite_file = tmp_path / "one.yml"
-    suite_file.write_text("envs:\n  CartPole-v1: [ppo]\n")
+    suite_file.write_text("envs:\n  CartPole-v1: [ppo]\n  Pendulum-v1: [td3]\n")
     out = tmp_path / "report"
-    result = cli("benchmark", suite_file, "-f", tmp_path, "-o", out, "--report-only")
+    result = cli("benchmark", suite_file, "-f", tmp_path, "-o", out, "--report-only", "-n", "500")
     assert result.exit_code == 0, result.output
-    assert "5 of 5 run(s) have no finished evaluations" in result.output
-    assert "| ppo | CartPole-v1 | 100k | 0/5 | no finished run |" in (out / "one.md").read_text()
+    assert "10 of 10 run(s) have no finished evaluations" in result.output
+    report = " ".join((out / "one.md").read_text().split())
+    assert "| ppo | CartPole-v1 | 500 (100k) | 0/5 | no finished run |" in report
+    assert "**Never trained:** td3 on Pendulum-v1 (500 steps, learning_starts 10000)" in report
+    assert "ppo on CartPole-v1 (" not in report
     assert _csv(out / "one.csv")[("ppo", "CartPole-v1")]["seeds_finished"] == "0"
 
 

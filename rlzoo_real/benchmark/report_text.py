@@ -196,6 +196,19 @@ def to_markdown(
             f"{r.zoo_vs_ci} | {_seconds(_median(r.seconds))} |"
         )
     parts.append("")
+    untrained = [r.planned for r in report.pairs if r.planned.untrained]
+    if untrained:
+        listing = "; ".join(
+            f"{p.pair.name} ({_steps(p.steps)} steps, learning_starts {p.learning_starts})"
+            for p in untrained
+        )
+        parts += [
+            f"**Never trained:** {listing}. The budget ends before the shipped entry's "
+            "`learning_starts`, so these policies made no gradient step: their numbers are "
+            "those of the initial policy (the shipped hyperparameters are not scaled with the "
+            "budget).",
+            "",
+        ]
     parts += _aggregate_section(report, output, ci)
     parts += [
         "## How the numbers are made",

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rlzoo_real.benchmark.suites import Pair, Suite, shipped_steps
+from rlzoo_real.benchmark.suites import Pair, Suite, shipped_entry
 from rlzoo_real.errors import UserError
 
 if TYPE_CHECKING:
@@ -91,6 +91,12 @@ class PlannedPair:
     shipped_steps: int
     steps: int
     eval_freq: int
+    learning_starts: int | None = None  # the shipped entry's, when it sets one
+
+    @property
+    def untrained(self) -> bool:
+        """Whether the budget ends before the entry's ``learning_starts``: no gradient step."""
+        return self.learning_starts is not None and self.steps <= self.learning_starts
 
 
 @dataclass(frozen=True)
@@ -152,10 +158,13 @@ def plan_benchmark(
     planned: list[PlannedPair] = []
     jobs: list[Job] = []
     for pair in suite.pairs:
-        shipped = shipped_steps(pair, suite=suite.name)
+        entry = shipped_entry(pair, suite=suite.name)
+        shipped = int(entry["n_timesteps"])
         steps = budget.steps(shipped)
         eval_freq = max(steps // n_evals, 1)
-        planned.append(PlannedPair(pair, shipped, steps, eval_freq))
+        starts = entry.get("learning_starts")
+        starts = int(float(starts)) if isinstance(starts, (int, float, str)) else None
+        planned.append(PlannedPair(pair, shipped, steps, eval_freq, starts))
         template = TrainArgs(
             algo=pair.algo,
             env=pair.env,

@@ -27,6 +27,7 @@ __all__ = [
     "Suite",
     "known_suites",
     "load_suite",
+    "shipped_entry",
     "shipped_steps",
     "suites_dir",
 ]
@@ -150,6 +151,16 @@ def shipped_steps(pair: Pair, *, suite: str = "") -> int:
         UserError: an unknown algorithm, or no entry for the env (the message lists the
             algorithms that have one).
     """
+    return int(shipped_entry(pair, suite=suite)["n_timesteps"])
+
+
+def shipped_entry(pair: Pair, *, suite: str = "") -> dict[str, Any]:
+    """The pair's own entry in the shipped ``hyperparams/<algo>.yml``, with ``n_timesteps``
+    as a positive int.
+
+    Raises:
+        UserError: as :func:`shipped_steps`.
+    """
     from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.config.spec import bundled_hyperparams_dir, load_table
 
@@ -185,4 +196,4 @@ def shipped_steps(pair: Pair, *, suite: str = "") -> int:
             f"{where}hyperparams/{algo.name}.yml [{pair.env}] has no positive n_timesteps "
             f"(got {steps!r}); a benchmark budget is the entry's n_timesteps."
         )
-    return value
+    return {**entry, "n_timesteps": value}
