@@ -162,7 +162,7 @@ def shipped_entry(pair: Pair, *, suite: str = "") -> dict[str, Any]:
         UserError: as :func:`shipped_steps`.
     """
     from rlzoo_real.algos.registry import get_algo
-    from rlzoo_real.config.spec import bundled_hyperparams_dir, load_table
+    from rlzoo_real.config.tables import bundled_hyperparams_dir, load_table
 
     where = f"Benchmark suite {suite!r}: " if suite else ""
     try:
