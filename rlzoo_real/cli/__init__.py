@@ -11,6 +11,7 @@ from collections.abc import Sequence
 
 import typer
 
+from rlzoo_real.cli import benchmark as _benchmark
 from rlzoo_real.cli import enjoy as _enjoy
 from rlzoo_real.cli import export as _export
 from rlzoo_real.cli import plot as _plot
@@ -38,6 +39,7 @@ _export.register(app)
 _sweep.register(app)
 _plot.register(app)
 _runs.register(app)
+_benchmark.register(app)
 
 
 @app.callback()
