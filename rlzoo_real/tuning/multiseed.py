@@ -82,10 +82,23 @@ class SeedBoard:
         except FileNotFoundError:
             return {}
 
-    def post(self, number: int, trial_id: int, seeds: list[int], words: list[str]) -> Job:
-        """Put a new trial's seeds on the board; this worker takes seed 0."""
+    def post(
+        self,
+        number: int,
+        trial_id: int,
+        seeds: list[int],
+        words: list[str],
+        objective: tuple[str, str],
+    ) -> Job:
+        """Put a new trial's seeds on the board; this worker takes seed 0.
+
+        Args:
+            objective: the study's (objective, aggregate).
+        """
         with self._state() as state:
             state[str(number)] = {
+                "objective": objective[0],
+                "aggregate": objective[1],
                 "trial_id": trial_id,
                 "seeds": seeds,
                 "words": words,
@@ -137,16 +150,12 @@ class SeedBoard:
             stop = entry["pruned_at"] is not None or _FAILED in entry["status"]
             ready = min(len(v) for v in entry["values"])
             steps = []
-            objective, how = entry.get("objective", "last"), entry.get("aggregate", "mean")
+            objective, how = entry["objective"], entry["aggregate"]
             for step in range(entry["reported"] + 1, ready + 1):
                 per_seed = [running_values(v[:step], objective)[-1] for v in entry["values"]]
                 steps.append((step, aggregate(per_seed, how)))
             entry["reported"] = max(entry["reported"], ready)
         return steps, stop
-
-    def set_objective(self, number: int, objective: str, how: str) -> None:
-        with self._state() as state:
-            state[str(number)].update(objective=objective, aggregate=how)
 
     def prune(self, number: int, step: int) -> None:
         with self._state() as state:
@@ -367,8 +376,7 @@ def run_seed_loop(
             seeds = [search_seed(config["trial_seed"], trial.number, i) for i in range(n_seeds)]
             trial.set_user_attr("seeds", seeds)
             trial.set_user_attr("seed", seeds[0])
-            job = board.post(trial.number, trial._trial_id, seeds, words)
-            board.set_objective(trial.number, objective, how)
+            job = board.post(trial.number, trial._trial_id, seeds, words, (objective, how))
         adapter = _Adapter(study, board, job)
         result = (_FAILED, "interrupted (second signal)", "", 0, 0.0)
         try:

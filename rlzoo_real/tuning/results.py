@@ -232,7 +232,9 @@ def best_yaml(
         settings.get("objective", "last"), settings.get("aggregate", "mean"), len(seeds)
     )
     if validation is not None:
-        row: dict[str, Any] = next((r for r in validation["rows"] if r["trial"] == trial.number), {})
+        row: dict[str, Any] = next(
+            (r for r in validation["rows"] if r["trial"] == trial.number), {}
+        )
         header = (
             f"# Validated winner of study {study_name} ({algo} on {env}): trial {trial.number}, "
             f"validation value {row.get('validation')} over {len(validation['seeds'])} fresh "
