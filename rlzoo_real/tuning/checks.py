@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rlzoo_real.algos.registry import AlgoSpec
 from rlzoo_real.errors import UserError, suggest
@@ -18,8 +18,8 @@ from rlzoo_real.tuning.seeds import MAX_SEEDS
 from rlzoo_real.tuning.spaces import SearchSpace
 from rlzoo_real.tuning.storage import StorageSpec, StudyFolder
 
-if TYPE_CHECKING:
-    from rlzoo_real.tuning.study import TuneRequest
+#: a rlzoo_real.tuning.study.TuneRequest (not imported: study imports this module)
+TuneRequest = Any
 
 #: the format of the study's realzoo record
 FORMAT = 1
