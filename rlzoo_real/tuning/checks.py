@@ -120,7 +120,7 @@ def base_entry(
 
     Both are checked against the study's when it exists.
     """
-    from rlzoo_real.config.spec import parse_key_values
+    from rlzoo_real.config.tables import parse_key_values
     from rlzoo_real.train.request import TrainArgs, prepare
 
     n_timesteps = request.n_timesteps if request.n_timesteps and request.n_timesteps > 0 else None
@@ -250,7 +250,7 @@ def without_fixed(
     space: SearchSpace, words: list[str], base: dict[str, Any]
 ) -> tuple[SearchSpace, list[str]]:
     """Drop the parameters that ``-params`` fixes (and policy_kwargs keys it sets)."""
-    from rlzoo_real.config.spec import parse_key_values
+    from rlzoo_real.config.tables import parse_key_values
 
     fixed = parse_key_values(words, option="-params")
     policy_kwargs = fixed.get("policy_kwargs")
@@ -267,7 +267,8 @@ def without_fixed(
 
 def dry_check(space: SearchSpace, algo: AlgoSpec, env: str, base: dict[str, Any]) -> None:
     """Resolve the space's corners against the base entry, so bad names fail before any trial."""
-    from rlzoo_real.config.spec import parse_key_values, resolve_run_spec
+    from rlzoo_real.config.spec import resolve_run_spec
+    from rlzoo_real.config.tables import parse_key_values
     from rlzoo_real.tuning.spaces import overrides, resolve_values
 
     for corner in (0, -1):

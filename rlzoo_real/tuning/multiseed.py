@@ -205,7 +205,7 @@ class SeedBoard:
 
     @staticmethod
     def _reap(state: dict[str, Any]) -> None:
-        from rlzoo_real.runs.folder import process_is_alive
+        from rlzoo_real.runs.processes import process_is_alive
 
         for entry in state.values():
             for index, status in enumerate(entry["status"]):
@@ -220,7 +220,7 @@ class SeedBoard:
 
 
 def _me() -> list[Any]:
-    from rlzoo_real.runs.folder import process_start_time
+    from rlzoo_real.runs.processes import process_start_time
 
     return [os.getpid(), process_start_time(os.getpid())]
 

@@ -1,6 +1,6 @@
 """A tuning worker: takes trials of the study one after the other until the budget is spent.
 
-Each trial is a ``realzoo train`` run (:func:`rlzoo_real.train.request.train`) with the
+Each trial is a ``realzoo train`` run (:func:`rlzoo_real.train.run.train`) with the
 sampled values as ``-params``, no checkpoints, its own run folder under the study's
 ``trials/`` and a :class:`~rlzoo_real.tuning.pruning.TrialReporter` that reports every
 evaluation to Optuna. A trial that raises or diverges is failed with its reason (user
@@ -350,7 +350,8 @@ class _Objective:
             evaluation), failed or cancelled (reason: why); the result is None when training
             raised.
         """
-        from rlzoo_real.train.request import TrainArgs, train
+        from rlzoo_real.train.request import TrainArgs
+        from rlzoo_real.train.run import train
         from rlzoo_real.tuning.pruning import TrialDiverged, TrialReporter
 
         config = self.config
