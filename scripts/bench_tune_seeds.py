@@ -114,9 +114,11 @@ def main() -> None:
     (out / "space.yml").write_text(SPACE)
     start = time.perf_counter()
     arms = [_arm(out, "one_seed", args.trials, 1), _arm(out, "three_seeds", args.trials // 3, 3)]
-    wall = time.perf_counter() - start
     one, three = arms
+    wall = time.perf_counter() - start
     better = max(arms, key=lambda a: float(a["validation_mean"]))  # type: ignore[arg-type]
+    if one["validation_mean"] == three["validation_mean"]:  # the same winner, or a tie
+        better = {"arm": "neither (a tie)"}
     result = {
         "command": shlex.join(["python", "scripts/bench_tune_seeds.py", *sys.argv[1:]]),
         "algo": args.algo,

@@ -61,7 +61,8 @@ def test_validation_of_an_existing_study_with_fresh_seeds(tiny, cli):
     kept = yaml.safe_load((folder / "best_search.yml").read_text())["CartPole-v1"]
     assert kept["learning_rate"] == pytest.approx(search_best.params["learning_rate"])
     markdown = (folder / "validation.md").read_text()
-    assert f"The search-best (trial {search_best.number}" in markdown and "it fell by" in markdown
+    assert f"The search-best (trial {search_best.number}" in markdown
+    assert "it fell by" in markdown or "it rose by" in markdown
     assert (folder / "plots" / "validation.png").stat().st_size > 1000
 
     # a second validation takes the next fresh seeds, never the first round's

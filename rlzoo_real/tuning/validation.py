@@ -323,7 +323,8 @@ def _summary(result: ValidationResult, settings: dict[str, Any], steps: int, how
         lines.append(
             f"The search-best (trial {best['trial']}, search value {best['search_value']:.4g}) "
             f"validated at {best['validation']:.4g} (mean {best['validation_mean']:.4g}, 95% CI "
-            f"[{best['ci_low']:.4g}, {best['ci_high']:.4g}]): it fell by {fell:.4g} and ranks "
+            f"[{best['ci_low']:.4g}, {best['ci_high']:.4g}]): it "
+            f"{'fell' if fell >= 0 else 'rose'} by {abs(fell):.4g} and ranks "
             f"{best['validation_rank']} of {len(result.rows)} in validation."
         )
     if result.winner is not None:
