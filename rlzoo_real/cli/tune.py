@@ -19,6 +19,7 @@ __all__ = ["register", "run_study"]
 _SEARCH = "Search"
 _TRIAL = "Trials (each is a short realzoo train run)"
 _STUDY = "Study and workers"
+_WINNERS = "Seeds, objective and validation of the winners"
 
 
 def tune(
@@ -94,6 +95,60 @@ def tune(
             help="Seed of the sampler (worker i uses seed + i) and of the trials (seed + trial "
             "number).",
             rich_help_panel=_SEARCH,
+        ),
+    ] = None,
+    n_seeds: Annotated[
+        int | None,
+        typer.Option(
+            "--n-seeds",
+            help="Seeds per trial (default 1, the RL Zoo's way; 3 recommended): each seed is a "
+            "run, the trial's value their aggregate; the pruner sees the aggregate.",
+            rich_help_panel=_WINNERS,
+        ),
+    ] = None,
+    objective: Annotated[
+        str | None,
+        typer.Option(
+            "--objective",
+            help="A run's value: last (evaluation, default), best, or auc (mean over all "
+            "evaluations). Fixed for a study.",
+            rich_help_panel=_WINNERS,
+        ),
+    ] = None,
+    aggregate: Annotated[
+        str | None,
+        typer.Option(
+            "--aggregate",
+            help="Over the seeds of a trial: mean (default), median or iqm. Fixed for a study.",
+            rich_help_panel=_WINNERS,
+        ),
+    ] = None,
+    validate_top: Annotated[
+        int,
+        typer.Option(
+            "--validate-top",
+            metavar="N",
+            help="After the search (or alone, with --n-trials 0), retrain the N best "
+            "configurations with fresh seeds; best.yml becomes the validated winner.",
+            rich_help_panel=_WINNERS,
+        ),
+    ] = 0,
+    validate_seeds: Annotated[
+        int,
+        typer.Option(
+            "--validate-seeds",
+            metavar="M",
+            help="Fresh seeds per validated configuration (the same for all).",
+            rich_help_panel=_WINNERS,
+        ),
+    ] = 5,
+    validate_timesteps: Annotated[
+        int | None,
+        typer.Option(
+            "--validate-timesteps",
+            metavar="STEPS",
+            help="Steps per validation run (default: the study's steps per trial).",
+            rich_help_panel=_WINNERS,
         ),
     ] = None,
     n_timesteps: Annotated[
@@ -227,6 +282,12 @@ def tune(
         study_name=study_name,
         storage=storage,
         seed=seed,
+        n_seeds=n_seeds,
+        objective=objective,
+        aggregate=aggregate,
+        validate_top=validate_top,
+        validate_seeds=validate_seeds,
+        validate_timesteps=validate_timesteps,
         hyperparams=list(hyperparams or []),
         env_kwargs=list(env_kwargs or []),
         conf_file=conf_file,
@@ -291,8 +352,17 @@ def _announce(plan: TunePlan) -> None:
         f"{verb} study {plan.study_name}: {plan.algo.name} on {request.env}, {plan.n_timesteps} "
         f"steps and {settings['n_evaluations']} evaluations per trial; {', '.join(budget)}; "
         f"{workers}; sampler {request.sampler}, pruner {request.pruner}.\n"
+        f"Objective: {_objective_text(settings)}.\n"
         f"Storage: {plan.storage.shown}\nSearching: {', '.join(searched)}"
     )
+
+
+def _objective_text(settings: dict[str, object]) -> str:
+    from rlzoo_real.tuning.objectives import describe_objective
+
+    n_seeds = int(str(settings["n_seeds"]))
+    text = describe_objective(str(settings["objective"]), str(settings["aggregate"]), n_seeds)
+    return text + ("" if n_seeds > 1 else ", 1 seed per trial")
 
 
 def _report(result: TuneResult) -> None:
@@ -320,6 +390,7 @@ def _report(result: TuneResult) -> None:
         + (f"; plots: {folder.plots} ({len(plots)})" if plots else "")
     )
     typer.echo(f"Dashboard: optuna-dashboard {plan.storage.dashboard_argument}")
+    _report_validation(result)
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
     if result.status == "stopped":
@@ -330,6 +401,16 @@ def _report(result: TuneResult) -> None:
         )
     for problem in result.problems:
         typer.echo(f"Problem: {problem}", err=True)
+
+
+def _report_validation(result: TuneResult) -> None:
+    validation = result.validation
+    if validation is None:
+        return
+    typer.echo(validation.summary)
+    folder = result.plan.folder.path
+    typer.echo(f"Validation table: {folder / 'validation.md'} (and .csv); figure: "
+               f"{result.plan.folder.plots / 'validation.png'}")  # fmt: skip
 
 
 def register(app: typer.Typer) -> None:

@@ -123,6 +123,11 @@ def trial_rows(trials: Sequence[Any], space: SearchSpace | None = None) -> list[
             else "",
             "num_timesteps": attrs.get("num_timesteps", ""),
             "seed": attrs.get("seed", ""),
+            "n_seeds": len(attrs.get("seeds") or []) or "",
+            "seeds": " ".join(map(str, attrs.get("seeds") or [])),
+            "seed_values": " ".join(
+                "" if v is None else f"{v:.6g}" for v in attrs.get("seed_values") or []
+            ),
         }
         for name in param_names:
             row[f"param_{name}"] = trial.params.get(name, "")
@@ -168,7 +173,16 @@ def write_results(
     write_text_atomic(folder.trials_csv, buffer.getvalue())
     written.append(folder.trials_csv)
     best = find_best(trials)
-    if best is not None:
+    validated = _validated_winner(study, trials)
+    if validated is not None and best is not None:
+        trial, record = validated
+        write_text_atomic(
+            folder.best_file, best_yaml(trial, study.study_name, settings, folder, record)
+        )
+        search_file = folder.path / "best_search.yml"
+        write_text_atomic(search_file, best_yaml(best, study.study_name, settings, folder))
+        written += [folder.best_file, search_file]
+    elif best is not None:
         write_text_atomic(folder.best_file, best_yaml(best, study.study_name, settings, folder))
         written.append(folder.best_file)
     else:
@@ -180,9 +194,31 @@ def write_results(
     return written, notes
 
 
-def best_yaml(trial: Any, study_name: str, settings: dict[str, Any], folder: StudyFolder) -> str:
-    """The best trial's entry as a YAML file for ``realzoo train --conf-file``."""
+def _validated_winner(study: Any, trials: Sequence[Any]) -> tuple[Any, dict[str, Any]] | None:
+    """The winner of the study's last validation round with a winner, and that round."""
+    for record in reversed(study.user_attrs.get("realzoo_validations") or []):
+        number = record.get("winner")
+        trial = next((t for t in trials if t.number == number), None)
+        if trial is not None:
+            return trial, record
+    return None
+
+
+def best_yaml(
+    trial: Any,
+    study_name: str,
+    settings: dict[str, Any],
+    folder: StudyFolder,
+    validation: dict[str, Any] | None = None,
+) -> str:
+    """The best trial's entry as a YAML file for ``realzoo train --conf-file``.
+
+    Args:
+        validation: the validation round that chose ``trial`` (None: the search-best).
+    """
     import yaml
+
+    from rlzoo_real.tuning.objectives import describe_objective
 
     env, algo = settings["env"], settings["algo"]
     entry = trial.user_attrs.get("config")
@@ -191,11 +227,29 @@ def best_yaml(trial: Any, study_name: str, settings: dict[str, Any], folder: Stu
 
         entry = dict(settings["base"])
         entry.update(parse_key_values(trial.user_attrs.get("hyperparams") or [], option="-params"))
-    header = (
-        f"# Best trial of study {study_name} ({algo} on {env}): trial {trial.number}, mean "
-        f"evaluation return {trial.value:.4g}\n"
-        f"# (last of {settings['n_evaluations']} evaluations over {settings['eval_episodes']} "
-        f"episodes, after {entry.get('n_timesteps')} steps; seed {trial.user_attrs.get('seed')}).\n"
+    seeds = trial.user_attrs.get("seeds") or [trial.user_attrs.get("seed")]
+    objective = describe_objective(
+        settings.get("objective", "last"), settings.get("aggregate", "mean"), len(seeds)
+    )
+    if validation is not None:
+        row: dict[str, Any] = next(
+            (r for r in validation["rows"] if r["trial"] == trial.number), {}
+        )
+        header = (
+            f"# Validated winner of study {study_name} ({algo} on {env}): trial {trial.number}, "
+            f"validation value {row.get('validation')} over {len(validation['seeds'])} fresh "
+            f"seeds at {validation['n_timesteps']} steps (round {validation['round']}; search "
+            f"value {trial.value:.4g}). The search-best is in best_search.yml.\n"
+        )
+    else:
+        header = (
+            f"# Best trial of study {study_name} ({algo} on {env}): trial {trial.number}, "
+            f"value {trial.value:.4g}\n"
+        )
+    header += (
+        f"# ({objective}; {settings['n_evaluations']} evaluations over "
+        f"{settings['eval_episodes']} episodes, after {entry.get('n_timesteps')} steps; "
+        f"seed{'s' if len(seeds) > 1 else ''} {' '.join(map(str, seeds))}).\n"
         f"# Train it: realzoo train --algo {algo} --env {env} --conf-file {folder.best_file}\n"
         "# (add -n STEPS for a longer run than the tuning budget).\n"
     )

@@ -183,6 +183,9 @@ def run_worker(
                 if not in_process and os.getppid() != parent:
                     stop.set("realzoo tune (the parent process) is gone", 1)
                     break
+                if int(config.get("n_seeds", 1)) > 1:
+                    ran += _run_seeds(config, study, storage, objective, in_process, parent, say)
+                    break
                 if not claim_trial(
                     config["claims"], config["n_trials"], study, config["max_total_trials"]
                 ):
@@ -198,6 +201,62 @@ def run_worker(
         except KeyboardInterrupt:
             stop.set("second signal", stop.exit_code or 130)
     return WorkerOutcome(stop.exit_code, stop.reason, ran)
+
+
+def _run_seeds(
+    config: dict[str, Any],
+    study: Any,
+    storage: Any,
+    objective: _Objective,
+    in_process: bool,
+    parent: int,
+    say: Callable[[str], None],
+) -> int:
+    """``--n-seeds K`` > 1: take seeds from the command's seed board (see multiseed)."""
+    from pathlib import Path
+
+    from rlzoo_real.tuning.multiseed import Job, run_seed_loop
+
+    stop = objective.stop
+
+    def keep_going() -> bool:
+        if not in_process and os.getppid() != parent:
+            stop.set("realzoo tune (the parent process) is gone", 1)
+        return stop.reason is None
+
+    def take_trial() -> bool:
+        return claim_trial(config["claims"], config["n_trials"], study, config["max_total_trials"])
+
+    def train_seed(
+        job: Job, adapter: Any, cancelled: Callable[[], bool]
+    ) -> tuple[str, str, str, int, float]:
+        runs: list[str] = []
+
+        def on_start(prepared: Any, run: Any) -> None:
+            runs.append(str(run.path))
+            if job.index == 0:
+                study._storage.set_trial_user_attr(
+                    job.trial_id, "config", dict(prepared.spec.hyperparams)
+                )
+
+        folder = str(Path(config["trials_dir"]) / f"trial_{job.number:04d}")
+        status, reason, _, result = objective.train_seed(
+            job.words, job.seed, adapter, folder, on_start, cancelled
+        )
+        steps = result.num_timesteps if result is not None else 0
+        wall = round(result.wall_time, 3) if result is not None else 0.0
+        return status, reason, runs[0] if runs else "", steps, wall
+
+    return run_seed_loop(
+        config,
+        study,
+        storage,
+        take_trial=take_trial,
+        start_trial=objective.start,
+        train_seed=train_seed,
+        keep_going=keep_going,
+        say=say,
+    )
 
 
 class _Closer:
@@ -222,31 +281,86 @@ class _Objective:
         self.stop = stop
         self.identity = process_identity()
 
-    def __call__(self, trial: Any) -> float:
-        import optuna
-
-        from rlzoo_real.train.request import TrainArgs
-        from rlzoo_real.train.run import train
-        from rlzoo_real.tuning.pruning import TrialDiverged, TrialReporter
+    def start(self, trial: Any) -> list[str]:
+        """Record who runs ``trial`` and sample its values; returns them as ``-params`` words."""
         from rlzoo_real.tuning.spaces import overrides, resolve_values
 
-        config = self.config
         for key, value in self.identity.items():
             trial.set_user_attr(key, value)
-        trial.set_user_attr("session", config["session"])
+        trial.set_user_attr("session", self.config["session"])
         if self.stop.reason is not None:
             self._fail(trial, f"interrupted ({self.stop.reason}) before it started")
         values = self.space.sample(trial)
-        words = overrides(resolve_values(self.algo, values, config["base"]))
-        seed = (int(config["trial_seed"]) + trial.number) % 2**31
+        words = overrides(resolve_values(self.algo, values, self.config["base"]))
         trial.set_user_attr("hyperparams", words)
+        trial.set_user_attr("n_seeds", int(self.config.get("n_seeds", 1)))
+        return words
+
+    def __call__(self, trial: Any) -> float:
+        """One seed per trial (the RL Zoo's way), inside ``study.optimize``."""
+        import optuna
+
+        from rlzoo_real.tuning.objectives import curve_value
+        from rlzoo_real.tuning.seeds import search_seed
+
+        config = self.config
+        words = self.start(trial)
+        seed = search_seed(config["trial_seed"], trial.number, 0)
         trial.set_user_attr("seed", seed)
+        trial.set_user_attr("seeds", [seed])
+        objective = config.get("objective", "last")
+
+        def on_start(prepared: Any, run: Any) -> None:
+            trial.set_user_attr("run_folder", str(run.path))
+            trial.set_user_attr("config", dict(prepared.spec.hyperparams))
+
+        try:
+            status, reason, values, result = self.train_seed(
+                words, seed, _RunningObjective(trial, objective), config["trials_dir"], on_start
+            )
+        except KeyboardInterrupt:
+            trial.set_user_attr("fail_reason", "interrupted (second signal)")
+            raise
+        if result is not None:
+            trial.set_user_attr("num_timesteps", result.num_timesteps)
+            trial.set_user_attr("wall_time", round(result.wall_time, 3))
+        if values:
+            trial.set_user_attr("best_mean_reward", max(values))
+        if status == "pruned":
+            raise optuna.TrialPruned(f"at evaluation {reason}")
+        if status != "done":
+            self._fail(trial, reason)
+        value = curve_value(values, objective)
+        trial.set_user_attr("seed_values", [round(value, 6)])
+        return value
+
+    def train_seed(
+        self,
+        words: list[str],
+        seed: int,
+        trial: Any,
+        log_folder: str,
+        on_start: Callable[[Any, Any], None] | None = None,
+        cancelled: Callable[[], bool] | None = None,
+    ) -> tuple[str, str, list[float], Any]:
+        """Train one seed of a trial, reporting to ``trial`` (an Optuna trial or a stand-in).
+
+        Returns:
+            (status, reason, evaluations, train result): status is done, pruned (reason: the
+            evaluation), failed or cancelled (reason: why); the result is None when training
+            raised.
+        """
+        from rlzoo_real.train.request import TrainArgs
+        from rlzoo_real.train.run import train
+        from rlzoo_real.tuning.pruning import TrialDiverged, TrialReporter
+
+        config = self.config
         n_timesteps = int(config["n_timesteps"])
         args = TrainArgs(
             algo=self.algo.name,
             backend=self.algo.run_backend,
             env=config["env"],
-            log_folder=config["trials_dir"],
+            log_folder=log_folder,
             n_timesteps=-1,
             eval_freq=max(n_timesteps // int(config["n_evaluations"]), 1),
             eval_episodes=int(config["eval_episodes"]),
@@ -261,55 +375,82 @@ class _Objective:
             gym_packages=list(config["gym_packages"]),
             verbose=0,
         )
-        reporter = TrialReporter(trial, n_timesteps, lambda: self.stop.reason is not None)
+        checks = [0]
 
-        def on_start(prepared: Any, run: Any) -> None:
-            trial.set_user_attr("run_folder", str(run.path))
-            trial.set_user_attr("config", dict(prepared.spec.hyperparams))
+        def should_stop() -> bool:
+            if self.stop.reason is not None:
+                return True
+            checks[0] += 1
+            return cancelled is not None and checks[0] % 256 == 0 and cancelled()
 
+        reporter = TrialReporter(trial, n_timesteps, should_stop)
         try:
             result = train(
                 args, command=_train_command(args), on_start=on_start, extra_callbacks=[reporter]
             )
         except TrialDiverged as exc:
-            self._fail(trial, f"diverged: {exc}")
+            return "failed", f"diverged: {exc}", reporter.values, None
         except UserError as exc:
-            self._fail(trial, str(exc))
+            return "failed", str(exc), reporter.values, None
         except KeyboardInterrupt:
-            trial.set_user_attr("fail_reason", "interrupted (second signal)")
             raise
         except Exception as exc:  # noqa: BLE001 - any error of one trial must not end the study
             text = f"{type(exc).__name__}: {exc}"
             if "nan" in text.lower() or "invalid values" in text:
                 first = text.splitlines()[0].rstrip(":")  # NaN from torch: no traceback needed
-                self._fail(trial, f"diverged: {first}")
-            print(f"Trial {trial.number} raised an error (the study goes on):", file=sys.stderr)
+                return "failed", f"diverged: {first}", reporter.values, None
+            print("A trial's run raised an error (the study goes on):", file=sys.stderr)
             traceback.print_exc()
-            self._fail(trial, text)
-        trial.set_user_attr("num_timesteps", result.num_timesteps)
-        trial.set_user_attr("wall_time", round(result.wall_time, 3))
-        if reporter.values:
-            trial.set_user_attr("best_mean_reward", max(reporter.values))
+            return "failed", text, reporter.values, None
         if result.status == "stopped":
             self.stop.set(result.stop_reason or "stopped", result.exit_code or 130)
         elif result.stop_reason is not None:  # a signal as it ended: it counts, no new one starts
             self.stop.set(result.stop_reason, 143 if result.stop_reason == "SIGTERM" else 130)
-        if result.status == "stopped" or reporter.interrupted:
+        if result.status == "stopped" or (reporter.interrupted and self.stop.reason is not None):
             reason = result.stop_reason or self.stop.reason
-            self._fail(trial, f"interrupted ({reason}) at step {result.num_timesteps}")
+            return "failed", f"interrupted ({reason}) at step {result.num_timesteps}", [], result
+        if reporter.interrupted:
+            return "cancelled", "another seed of the trial failed or it was pruned", [], result
         if reporter.pruned_at is not None:
-            raise optuna.TrialPruned(f"at evaluation {reporter.pruned_at}")
+            return "pruned", str(reporter.pruned_at), reporter.values, result
         if not reporter.values:
-            self._fail(trial, "no evaluation ran (fewer steps than one evaluation interval)")
-        value = reporter.values[-1]
-        if not math.isfinite(value):
-            self._fail(trial, f"diverged: the last evaluation returned {value}")
-        return value
+            return (
+                "failed",
+                "no evaluation ran (fewer steps than one evaluation interval)",
+                [],
+                result,
+            )
+        if not math.isfinite(reporter.values[-1]):
+            return (
+                "failed",
+                f"diverged: the last evaluation returned {reporter.values[-1]}",
+                [],
+                result,
+            )
+        return "done", "", reporter.values, result
 
     @staticmethod
     def _fail(trial: Any, reason: str) -> NoReturn:
         trial.set_user_attr("fail_reason", reason[:_MAX_REASON])
         raise TrialFailed(reason)
+
+
+class _RunningObjective:
+    """Shows the pruner the objective as it stands (running best, running mean)."""
+
+    def __init__(self, trial: Any, objective: str) -> None:
+        self.trial = trial
+        self.objective = objective
+        self.values: list[float] = []
+
+    def report(self, value: float, step: int) -> None:
+        from rlzoo_real.tuning.objectives import curve_value
+
+        self.values.append(value)
+        self.trial.report(curve_value(self.values, self.objective), step)
+
+    def should_prune(self) -> bool:
+        return bool(self.trial.should_prune())
 
 
 def _train_command(args: Any) -> str:
