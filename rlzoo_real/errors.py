@@ -10,13 +10,25 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 
-__all__ = ["UserError", "suggest"]
+__all__ = ["ConfigError", "EnvError", "RunNotFoundError", "UserError", "suggest"]
 
 
 class UserError(Exception):
     """A mistake in what the user asked for (flags, files, names), not a bug."""
 
     exit_code: int = 2
+
+
+class ConfigError(UserError):
+    """A hyperparameter or option that cannot be used or recorded (a key, a value, a type)."""
+
+
+class EnvError(UserError):
+    """An env that cannot be named, found, imported or made (an id, a class, its kwargs)."""
+
+
+class RunNotFoundError(UserError):
+    """No run folder (or no model in it) where one was asked for."""
 
 
 def suggest(word: str, choices: Iterable[str], n: int = 3) -> str:

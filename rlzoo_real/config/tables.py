@@ -31,6 +31,7 @@ __all__ = [
     "bundled_hyperparams_dir",
     "load_table",
     "parse_key_values",
+    "plain_overrides",
 ]
 
 #: Keys whose string values are read with the safe parser (the Zoo writes them as strings).
@@ -126,6 +127,38 @@ def _plain_python_table(table: Any, where: str) -> dict[str, Any]:
             continue
         out[env_id] = plain
     return out
+
+
+def plain_overrides(values: Any, where: str) -> dict[str, Any]:
+    """Overrides given as Python values (the API), as a YAML table would hold them.
+
+    The same rules as a Python table's entries (:func:`_plain_python_table`): classes become
+    known names (``torch.nn.ReLU`` -> ``nn.ReLU`` inside ``policy_kwargs``) or dotted paths,
+    tuples lists; a function or another object (a callable schedule, a callback instance)
+    cannot be recorded in ``config.yml`` and is refused with what to write instead.
+
+    Raises:
+        ConfigError: a value that cannot be recorded, or ``values`` not a mapping of names.
+    """
+    from rlzoo_real.errors import ConfigError
+
+    if not isinstance(values, dict) or not all(isinstance(k, str) for k in values):
+        raise ConfigError(
+            f"{where} must be a dict of hyperparameter names to values, e.g. "
+            f"{{'learning_rate': 3e-4, 'policy_kwargs': {{'net_arch': [64, 64]}}}}; "
+            f"got {type(values).__name__}."
+        )
+    plain: dict[str, Any] = {}
+    for key, value in values.items():
+        known = key in PARSED_KEYS
+        try:
+            converted = _plain_object(value, f"{where} {key}", known=known)
+        except UserError as exc:
+            raise ConfigError(str(exc)) from None
+        if known and contains_known_name(converted):
+            converted = format_value(converted)
+        plain[key] = converted
+    return plain
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from rlzoo_real.config.literals import ClassRef
 from rlzoo_real.config.spec import RunSpec
-from rlzoo_real.errors import UserError, suggest
+from rlzoo_real.errors import EnvError, UserError, suggest
 
 __all__ = [
     "WrapperChain",
@@ -49,13 +49,19 @@ def import_gym_packages(names: Iterable[str]) -> None:
 
 
 def check_env_id(env_id: str) -> None:
-    """Raise a :class:`UserError` (with close names) unless ``env_id`` is registered."""
+    """Raise an :class:`EnvError` (with close names) unless ``env_id`` is registered.
+
+    A user's class or factory named ``module:Name`` is registered here first
+    (:func:`rlzoo_real.envs.spec.ensure_registered`).
+    """
     import gymnasium as gym
 
-    if env_id in gym.registry:
+    from rlzoo_real.envs.spec import ensure_registered
+
+    if ensure_registered(env_id) in gym.registry:
         return
     hint = suggest(env_id, gym.registry.keys())
-    raise UserError(
+    raise EnvError(
         f"Unknown environment {env_id!r}: gymnasium has no env registered under that id.{hint} "
         "Check the spelling and version suffix (e.g. Pendulum-v1), or import the package that "
         "registers it with --gym-packages."
@@ -208,7 +214,9 @@ class EnvMaker:
         from stable_baselines3.common.monitor import Monitor
 
         from rlzoo_real.envs.continuity import KEY, ContinuityCost, measurable
+        from rlzoo_real.envs.spec import ensure_registered
 
+        ensure_registered(self.env_id)  # a user's class: registered in this (sub)process too
         try:
             env = gym.make(self.env_id, **{"render_mode": "rgb_array", **self.env_kwargs})
         except TypeError:

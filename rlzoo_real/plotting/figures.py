@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMATS",
+    "curves_figure",
     "draw_aggregate",
     "draw_aggregate_metrics",
     "draw_curves",
@@ -97,6 +98,11 @@ def draw_curves(curves: CurveSet, path: Path, *, title: str | None = None) -> Pa
         path: output file; its suffix picks the format.
         title: figure title (default: none).
     """
+    return save_figure(curves_figure(curves, title=title), path)
+
+
+def curves_figure(curves: CurveSet, *, title: str | None = None) -> Any:
+    """The figure :func:`draw_curves` saves (a ``matplotlib.figure.Figure``), unsaved."""
     envs = curves.envs
     rows, cols = _grid(len(envs))
     fig = _figure(4.4 * cols, 3.3 * rows + 0.6)
@@ -133,7 +139,7 @@ def draw_curves(curves: CurveSet, path: Path, *, title: str | None = None) -> Pa
                 names.append(name)
     fig.legend(handles, names, loc="outside lower center", ncols=min(len(names), 4), frameon=False)
     fig.suptitle(title or f"Shaded: {curves.band}", fontsize=9 if not title else 12)
-    return save_figure(fig, path)
+    return fig
 
 
 def _ci_text(result: AggregateResult) -> str:

@@ -21,9 +21,32 @@ from rlzoo_real.errors import UserError
 __all__ = [
     "Prepared",
     "TrainArgs",
+    "Words",
+    "as_values",
     "parse_env_kwargs",
     "prepare",
 ]
+
+
+#: Overrides as given: ``key:value`` words from a command line, or a mapping of values.
+Words = list[str] | dict[str, Any]
+
+
+def as_values(given: Words | None, *, option: str) -> dict[str, Any]:
+    """The overrides of ``given`` as a mapping of values, whichever form they came in.
+
+    Words (``["learning_rate:0.001"]``, what a command line, a sweep or an old ``args.yml``
+    holds) are read with the safe parser, once; a mapping (what the Python API records) is
+    taken as it is.
+
+    Raises:
+        UserError: a word that is not ``key:value`` or a value the parser refuses.
+    """
+    if not given:
+        return {}
+    if isinstance(given, dict):
+        return dict(given)
+    return parse_key_values(given, option=option)
 
 
 @dataclass(frozen=True)
@@ -44,9 +67,11 @@ class TrainArgs:
     time_limit: float | None = None  # hours of wall-clock time for this process
     resume: str | None = None
     seed: int | None = None
-    hyperparams: list[str] = field(default_factory=list)
-    env_kwargs: list[str] = field(default_factory=list)
-    eval_env_kwargs: list[str] = field(default_factory=list)
+    # overrides: "key:value" words as typed (CLI, sweeps, tuning trials, runs written before
+    # the Python API) or a mapping of plain values (the API); see as_values
+    hyperparams: Words = field(default_factory=list)
+    env_kwargs: Words = field(default_factory=list)
+    eval_env_kwargs: Words = field(default_factory=list)
     conf_file: str | None = None
     vec_env: str = "dummy"
     device: str = "auto"
@@ -113,7 +138,7 @@ def prepare(args: TrainArgs) -> Prepared:
     else:
         path = bundled_hyperparams_dir() / f"{algo.name}.yml"
         table, source = load_table(path), f"hyperparams/{algo.name}.yml"
-    overrides = parse_key_values(args.hyperparams, option="-params")
+    overrides = as_values(args.hyperparams, option="-params")
     if args.updates_between_episodes:
         from rlzoo_real.envs.realtime import between_episode_overrides
 
@@ -169,8 +194,8 @@ def parse_env_kwargs(
     """
     from rlzoo_real.config.spec import effective_env_kwargs
 
-    env_kwargs = parse_key_values(args.env_kwargs, option="--env-kwargs")
-    eval_env_kwargs = parse_key_values(args.eval_env_kwargs, option="--eval-env-kwargs")
+    env_kwargs = as_values(args.env_kwargs, option="--env-kwargs")
+    eval_env_kwargs = as_values(args.eval_env_kwargs, option="--eval-env-kwargs")
     if spec is not None:
         return effective_env_kwargs(spec, env_kwargs, eval_env_kwargs)
     if not args.eval_env_kwargs:
