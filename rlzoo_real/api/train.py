@@ -175,7 +175,7 @@ def run_request(
 
 
 def announce(prepared: Prepared, run: RunFolder) -> None:
-    """One line on stderr: what is trained, where, with which seed (and a fallback notice)."""
+    """One line: what is trained, where, with which seed (a fallback notice on stderr)."""
     import sys
 
     if prepared.notice:
@@ -185,7 +185,7 @@ def announce(prepared: Prepared, run: RunFolder) -> None:
     print(
         f"{verb} {spec.algo} on {spec.env_id} to {spec.n_timesteps} steps "
         f"({spec.source}, seed {prepared.seed}) in {run.path}",
-        file=sys.stderr,
+        flush=True,
     )
 
 

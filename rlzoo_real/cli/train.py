@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
+import math
 import shlex
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from rlzoo_real.cli._common import user_errors
 from rlzoo_real.cli._options import opt
-
-if TYPE_CHECKING:
-    from rlzoo_real.runs.folder import RunFolder
-    from rlzoo_real.train.request import Prepared
 
 __all__ = ["register"]
 
@@ -276,9 +273,9 @@ def train(
     ] = None,
 ) -> None:
     """Train an agent with tuned hyperparameters into logs/<algo>/<env>_<N>/."""
+    from rlzoo_real.api.request import train_args
+    from rlzoo_real.api.train import announce, run_request
     from rlzoo_real.errors import UserError
-    from rlzoo_real.train.request import TrainArgs
-    from rlzoo_real.train.run import train as run_training
 
     given = _given(ctx)
     if optimization_log_path is not None:
@@ -351,7 +348,7 @@ def train(
         typer.echo(f"Trial {trial_id}'s hyperparameters: {' '.join(words)}", err=True)
         hyperparams = [*words, *hyperparams]
 
-    args = TrainArgs(
+    args = train_args(  # the request rz.train builds, from the values these words parsed to
         algo=algo,
         backend=backend,
         env=env,
@@ -390,28 +387,28 @@ def train(
         truncate_last_trajectory=truncate,
     )
     command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo"
-    result = run_training(args, command=command, on_start=_announce)
+    result = run_request(args, command=command, on_start=announce)
     best = (
-        f", best mean evaluation return {result.best_mean_reward:.2f}"
-        if result.best_mean_reward is not None
+        f", best mean evaluation return {result.best_eval:.2f}"
+        if not math.isnan(result.best_eval)
         else ""
     )
     for note in result.notes:
         typer.echo(f"Note: {note}", err=True)
     if result.status == "stopped":
         saved = (
-            f"checkpoint at {result.checkpoint.steps} steps and model {result.run.final_model}"
-            if result.checkpoint is not None
+            f"checkpoint at {result.checkpoint_steps} steps and model {result.final_model}"
+            if result.checkpoint_steps is not None
             else "nothing (stopped at once)"
         )
         typer.echo(
-            f"Stopped ({result.stop_reason}) at step {result.num_timesteps}{best}. Saved {saved}. "
+            f"Stopped ({result.stop_reason}) at step {result.steps}{best}. Saved {saved}. "
             f"Resume with:\n  {result.resume_command}",
             err=True,
         )
     else:
-        typer.echo(f"Finished {result.num_timesteps} steps in {result.wall_time:.1f} s{best}.")
-        typer.echo(f"Run folder: {result.run.path} (final model {result.run.final_model.name})")
+        typer.echo(f"Finished {result.steps} steps in {result.wall_time_s:.1f} s{best}.")
+        typer.echo(f"Run folder: {result.run_folder} (final model {result.final_model.name})")
     if result.exit_code:
         raise typer.Exit(result.exit_code)
 
@@ -443,17 +440,6 @@ def _parse_bool(text: str, option: str) -> bool:
     if value is None:
         raise UserError(f"{option} {text!r}: expected true or false (also 1/0, yes/no, on/off).")
     return value
-
-
-def _announce(prepared: Prepared, run: RunFolder) -> None:
-    if prepared.notice:
-        typer.echo(f"Note: {prepared.notice}", err=True)
-    spec = prepared.spec
-    verb = "Resuming" if prepared.args.resume else "Training"
-    typer.echo(
-        f"{verb} {spec.algo} on {spec.env_id} to {spec.n_timesteps} steps "
-        f"({spec.source}, seed {prepared.seed}) in {run.path}"
-    )
 
 
 def register(app: typer.Typer) -> None:
