@@ -489,8 +489,8 @@ class _Robot(gym.Env):
 
 
 def test_checks_before_training_send_the_robot_only_its_rest_command(tmp_path):
-    """The pre-flight checks step the env once (env kwargs, wrapper values): with the middle of
-    the action box, never a random command."""
+    """The pre-flight checks (env kwargs, wrapper values) share one probe that steps the env
+    once: with the middle of the action box, never a random command."""
     from rlzoo_real.train.request import TrainArgs, prepare
 
     gym.register("RecordingRobot-v0", entry_point=_Robot, max_episode_steps=10)
@@ -502,7 +502,7 @@ def test_checks_before_training_send_the_robot_only_its_rest_command(tmp_path):
         )
         _Robot.commands.clear()
         prepare(TrainArgs(algo="sac", env="RecordingRobot-v0", conf_file=str(conf)))
-        assert len(_Robot.commands) == 2  # the env kwargs check, then the wrapper chain check
+        assert len(_Robot.commands) == 1  # one probe: env kwargs and wrapper chain together
         for command in _Robot.commands:
             np.testing.assert_array_equal(command, [1.0, 1.0])  # the middle of [-3, 5]
     finally:

@@ -3,8 +3,8 @@
 :func:`joint_layout` reads the actuators of a gymnasium v5 MuJoCo env (hinge or slide
 joints driven directly), their position and velocity indices in the observation (from
 ``observation_structure``), joint ranges, rest pose and control period.
-:func:`check_env` is the check ``realzoo train -a openloop`` makes before any run
-folder exists.
+:func:`check_probe` is the check ``realzoo train -a openloop`` makes on the run's env
+probe, before any run folder exists.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import numpy as np
 
 from rlzoo_real.errors import UserError
 
-__all__ = ["MADE_FOR", "JointLayout", "check_env", "joint_layout"]
+__all__ = ["MADE_FOR", "JointLayout", "check_probe", "joint_layout"]
 
 #: The envs openloop was made for and has shipped settings for.
 MADE_FOR = ("Swimmer-v5", "HalfCheetah-v5", "Walker2d-v5", "Hopper-v5", "Ant-v5")
@@ -91,15 +91,17 @@ def joint_layout(unwrapped: Any) -> JointLayout | str:
     )
 
 
-def check_env(spec: Any, env_kwargs: Mapping[str, Any]) -> None:
-    """Check, before a run folder exists, that openloop can drive ``spec.env_id``.
+def check_probe(spec: Any, env: Any, obs: Any) -> None:
+    """Check, on the run's env probe and before a run folder exists, that openloop can drive
+    ``spec.env_id``.
+
+    ``env`` is the probe env with the run's ``env_wrapper`` list applied and ``obs`` the
+    observation of its reset (:func:`rlzoo_real.envs.probe.probe_env`): no env of its own.
 
     Raises:
         UserError: the env has no joints openloop can drive, or the run asks for
             normalization, frame stacking or wrappers that change the observation.
     """
-    import gymnasium as gym
-
     env_id = spec.env_id
     made_for = ", ".join(MADE_FOR)
     if spec.normalize is not None or spec.frame_stack is not None:
@@ -107,39 +109,23 @@ def check_env(spec: Any, env_kwargs: Mapping[str, Any]) -> None:
             f"{spec.source}: openloop reads joint positions from raw observations and does not "
             "learn from them, so normalize and frame_stack make no sense for it; remove them."
         )
-    try:
-        env = gym.make(env_id, **env_kwargs)
-    except (TypeError, ValueError):
-        return  # the general env check reports it
-    try:
-        layout = joint_layout(env.unwrapped)
-        if isinstance(layout, JointLayout):
+    layout = joint_layout(env.unwrapped)
+    if isinstance(layout, JointLayout):
+        data, model = env.unwrapped.data, env.unwrapped.model
+        adr = model.jnt_qposadr[model.actuator_trnid[:, 0]]
+        dof = model.jnt_dofadr[model.actuator_trnid[:, 0]]
+        observed = np.asarray(obs, dtype=float).ravel()
+        if observed.size <= layout.qd_index.max() or not (
+            np.allclose(observed[layout.q_index], data.qpos[adr])
+            and np.allclose(observed[layout.qd_index], data.qvel[dof])
+        ):
+            layout = "its observation does not hold the joint positions where expected"
             if spec.env_wrappers:
-                from rlzoo_real.envs.make import WrapperChain
-
-                try:
-                    env = WrapperChain(spec.env_wrappers)(env)
-                except (TypeError, ValueError, UserError):
-                    return  # the wrapper check reports it, naming the wrapper
-            obs, _ = env.reset(seed=0)
-            data = env.unwrapped.data  # type: ignore[attr-defined]
-            model = env.unwrapped.model  # type: ignore[attr-defined]
-            adr = model.jnt_qposadr[model.actuator_trnid[:, 0]]
-            dof = model.jnt_dofadr[model.actuator_trnid[:, 0]]
-            observed = np.asarray(obs, dtype=float).ravel()
-            if observed.size <= layout.qd_index.max() or not (
-                np.allclose(observed[layout.q_index], data.qpos[adr])
-                and np.allclose(observed[layout.qd_index], data.qvel[dof])
-            ):
-                layout = "its observation does not hold the joint positions where expected"
-                if spec.env_wrappers:
-                    layout += (
-                        " once its env_wrapper entries are applied (openloop reads joint "
-                        "positions from the observation: use wrappers that leave it unchanged, "
-                        "such as the action filters or RealTime)"
-                    )
-    finally:
-        env.close()
+                layout += (
+                    " once its env_wrapper entries are applied (openloop reads joint "
+                    "positions from the observation: use wrappers that leave it unchanged, "
+                    "such as the action filters or RealTime)"
+                )
     if isinstance(layout, str):
         raise UserError(
             f"openloop cannot drive {env_id}: {layout}. openloop needs a MuJoCo env (gymnasium "

@@ -38,9 +38,9 @@ from gymnasium import spaces
 from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 
-from rlzoo_real.algos.joints import MADE_FOR, JointLayout, check_env, joint_layout
+from rlzoo_real.algos.joints import MADE_FOR, JointLayout, check_probe, joint_layout
 
-__all__ = ["MADE_FOR", "JointLayout", "OpenLoop", "OscillatorPolicy", "check_env", "joint_layout"]
+__all__ = ["MADE_FOR", "JointLayout", "OpenLoop", "OscillatorPolicy", "check_probe", "joint_layout"]
 
 
 def _oscillator_torques(

@@ -33,9 +33,10 @@ class AlgoSpec:
         off_policy: True when it learns from a replay buffer.
         supports_sde: True when it accepts ``use_sde`` (generalized State-Dependent Exploration).
         backend: where it comes from ("sb3", "sb3-contrib", "rlzoo_real", "sbx").
-        env_check: ``"module:function"`` called as ``function(spec, env_kwargs)`` before a
-            run folder is made, for algorithms that need more of an env than its action
-            space (raises :class:`UserError`); None for none.
+        env_check: ``"module:function"`` called as ``function(spec, env, obs)`` on the run's
+            one env probe (:mod:`rlzoo_real.envs.probe`: the wrapped env and the observation
+            of its reset) before a run folder is made, for algorithms that need more of an
+            env than its action space (raises :class:`UserError`); None for none.
     """
 
     name: str
@@ -60,10 +61,10 @@ class AlgoSpec:
         """Import and return the algorithm class."""
         return _import_target(self.target)
 
-    def check_env(self, spec: Any, env_kwargs: Any) -> None:
-        """Run the algorithm's own env check (:attr:`env_check`), if it has one."""
+    def check_probe(self, spec: Any, env: Any, obs: Any) -> None:
+        """Run the algorithm's own env check (:attr:`env_check`) on the probed env, if any."""
         if self.env_check is not None:
-            _import_target(self.env_check)(spec, env_kwargs)
+            _import_target(self.env_check)(spec, env, obs)
 
     def init_parameters(self) -> tuple[str, ...]:
         """Names of keyword arguments the algorithm's constructor accepts (besides policy, env)."""
@@ -145,7 +146,7 @@ for _spec in (
         _BOX,
         False,
         backend="rlzoo_real",
-        env_check="rlzoo_real.algos.joints:check_env",
+        env_check="rlzoo_real.algos.joints:check_probe",
     ),
     AlgoSpec(
         "ppo_lstm",

@@ -21,9 +21,9 @@ from rlzoo_real.errors import EnvError, UserError, suggest
 
 __all__ = [
     "WrapperChain",
+    "accepted_arguments",
     "check_class_refs",
     "check_env_id",
-    "check_env_wrappers",
     "import_gym_packages",
     "is_atari",
     "make_vec_env_for",
@@ -96,13 +96,13 @@ def check_class_refs(refs: Sequence[ClassRef], *, kind: str, leading: int, where
         except TypeError as exc:
             raise UserError(
                 f"{kind} {ref.path}: wrong arguments {dict(ref.kwargs)} ({exc}). "
-                f"{_accepted(cls, leading)}"
+                f"{accepted_arguments(cls, leading)}"
             ) from None
         except ValueError:
             continue  # no introspectable signature: let the call itself decide
 
 
-def _accepted(cls: Any, leading: int) -> str:
+def accepted_arguments(cls: Any, leading: int) -> str:
     """``ClipAction takes low, high (default ...).`` from the class's signature."""
     try:
         params = list(inspect.signature(cls).parameters.values())[leading:]
@@ -115,42 +115,6 @@ def _accepted(cls: Any, leading: int) -> str:
     ]
     name = getattr(cls, "__name__", str(cls))
     return f"{name} takes: {', '.join(shown)}." if shown else f"{name} takes no arguments."
-
-
-def check_env_wrappers(
-    env_id: str, env_kwargs: Mapping[str, Any], refs: Sequence[ClassRef]
-) -> None:
-    """Wrap one real env with the ``env_wrapper`` list, reset it and take a step.
-
-    So that values a wrapper rejects (bounds outside the env's box, a bad filter
-    constant) are reported before a run folder exists. The step sends the action at rest
-    (the middle of the box), not a random one.
-
-    Raises:
-        UserError: naming the wrapper, the arguments it takes and why it refused.
-    """
-    import gymnasium as gym
-
-    from rlzoo_real.envs.filters import rest_action
-
-    if not refs:
-        return
-    classes = [resolve_class(ref.path, kind="env_wrapper") for ref in refs]
-    env = gym.make(env_id, **dict(env_kwargs))
-    try:
-        for ref, cls in zip(refs, classes, strict=True):
-            try:
-                env = cls(env, **dict(ref.kwargs))
-            except (ValueError, TypeError, AssertionError) as exc:
-                raise UserError(
-                    f"env_wrapper {ref.path} {dict(ref.kwargs)} refused {env_id}: "
-                    f"{str(exc).rstrip('.')}. "
-                    f"{_accepted(cls, 1)}"
-                ) from None
-        env.reset(seed=0)
-        env.step(rest_action(env.action_space))  # never a random command to a robot
-    finally:
-        env.close()
 
 
 class WrapperChain:
@@ -176,7 +140,7 @@ def _refused(what: str, cls: Any) -> Iterator[None]:
     try:
         yield
     except (TypeError, ValueError, AssertionError) as exc:
-        raise UserError(f"{what}: {str(exc).rstrip('.')}. {_accepted(cls, 1)}") from None
+        raise UserError(f"{what}: {str(exc).rstrip('.')}. {accepted_arguments(cls, 1)}") from None
 
 
 class EnvMaker:

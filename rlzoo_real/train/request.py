@@ -112,10 +112,10 @@ def prepare(args: TrainArgs) -> Prepared:
     from rlzoo_real.envs.make import (
         check_class_refs,
         check_env_id,
-        check_env_wrappers,
         import_gym_packages,
         is_atari,
     )
+    from rlzoo_real.envs.probe import probe_run_envs
     from rlzoo_real.runs.trust import check_model_kwargs
 
     check_options(args)
@@ -157,17 +157,14 @@ def prepare(args: TrainArgs) -> Prepared:
 
         check_between_episodes(spec)
     env_kwargs, eval_env_kwargs = parse_env_kwargs(args, spec)
-    algo.check_env(spec, env_kwargs)  # e.g. openloop needs MuJoCo joints, not just a Box
-    _check_env(algo, args.env, env_kwargs)
+    check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1, where=spec.source)
+    # ONE env for every env check (kwargs, action space, wrapper values, openloop's joints)
+    probe_run_envs(algo, spec, env_kwargs, eval_env_kwargs)
     _check_policy(algo, spec)
     if algo.run_backend == "sbx":  # torch-only keys refused before any run folder exists
         from rlzoo_real.algos.sbx import adapt_model_kwargs
 
         adapt_model_kwargs(dict(spec.model_kwargs), algo=algo.name, where=spec.source)
-    if eval_env_kwargs is not env_kwargs:
-        _check_env(algo, args.env, eval_env_kwargs)
-    check_class_refs(spec.env_wrappers, kind="env_wrapper", leading=1, where=spec.source)
-    check_env_wrappers(args.env, env_kwargs, spec.env_wrappers)  # values they refuse, early
     if spec.env_wrappers:
         from rlzoo_real.envs.realtime import check_realtime_envs
 
@@ -236,37 +233,6 @@ def check_options(args: TrainArgs) -> None:
             )
     elif args.device not in ("auto", "cpu") and not args.device.startswith("mps"):
         raise UserError(f"--device must be auto, cpu or cuda[:N], got {args.device!r}.")
-
-
-def _check_env(algo: AlgoSpec, env_id: str, env_kwargs: dict[str, Any]) -> None:
-    """Make the env once, reset it and take one step, so bad env kwargs fail here, clearly.
-
-    The step sends the action at rest (:func:`rlzoo_real.envs.filters.rest_action`), never a
-    random one: on hardware this check moves the robot as little as possible.
-    """
-    import gymnasium as gym
-
-    from rlzoo_real.envs.filters import rest_action
-
-    env = None
-    try:
-        env = gym.make(env_id, **env_kwargs)
-        env.reset(seed=0)
-        env.step(rest_action(env.action_space))
-        kind = type(env.action_space).__name__
-    except (TypeError, ValueError) as exc:
-        raise UserError(
-            f"Could not create and step {env_id} with env kwargs {env_kwargs}: "
-            f"{type(exc).__name__}: {exc}. Check --env-kwargs against the env's constructor."
-        ) from None
-    finally:
-        if env is not None:
-            env.close()
-    if kind not in algo.action_spaces:
-        raise UserError(
-            f"{algo.name} does not support {env_id}: its action space is {kind}, and {algo.name} "
-            f"handles {', '.join(sorted(algo.action_spaces))} action spaces."
-        )
 
 
 def _check_policy(algo: AlgoSpec, spec: RunSpec) -> None:
