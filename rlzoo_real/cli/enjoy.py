@@ -34,6 +34,15 @@ Algo = Annotated[
     str | None,
     typer.Option("--algo", "-a", help="Algorithm of the run.", rich_help_panel=_RUN),
 ]
+Backend = Annotated[
+    str,
+    typer.Option(
+        "--backend",
+        help="What the run was trained with, as train's --backend: sb3 (PyTorch) or sbx (JAX); "
+        "--algo sac --backend sbx finds the runs in <folder>/sac_sbx/ (as --algo sac_sbx does).",
+        rich_help_panel=_RUN,
+    ),
+]
 Env = Annotated[
     str | None,
     typer.Option("--env", "-e", help="Env id of the run, e.g. Pendulum-v1.", rich_help_panel=_RUN),
@@ -164,6 +173,7 @@ def request_from(
     device: str,
     unsafe_pickle_load: bool,
     allow_import: list[str] | None = None,
+    backend: str = "sb3",
 ) -> RunRequest:
     """Collect the run-choosing options of enjoy, record and export into a request."""
     from rlzoo_real.replay.loading import RunRequest
@@ -182,6 +192,7 @@ def request_from(
         device=device,
         unsafe_pickle_load=unsafe_pickle_load,
         allow_import=tuple(allow_import or ()),
+        backend=backend,
     )
 
 
@@ -252,6 +263,7 @@ def enjoy(
         typer.Option("--norm-reward", hidden=True, help="Refused (see the README)."),
     ] = False,
     allow_import: AllowImport = None,
+    backend: Backend = "sb3",
 ) -> None:
     """Replay a trained agent: env rebuilt as trained, episode returns and lengths printed."""
     from rlzoo_real.errors import UserError
@@ -275,7 +287,9 @@ def enjoy(
             raise UserError(
                 "--exp-id -1 needs --algo and --env (the model <folder>/<algo>/<env>.zip)."
             )
-        target = str(_model_without_run_folder(folder, algo, env, load_best, load_checkpoint))
+        target = str(
+            _model_without_run_folder(folder, algo, env, load_best, load_checkpoint, backend)
+        )
     request = request_from(
         target,
         algo=algo,
@@ -290,6 +304,7 @@ def enjoy(
         device=device,
         unsafe_pickle_load=unsafe_pickle_load,
         allow_import=allow_import,
+        backend=backend,
     )
     _run(
         request,
@@ -309,11 +324,18 @@ def enjoy(
 
 
 def _model_without_run_folder(
-    folder: str, algo: str, env: str, load_best: bool, load_checkpoint: int | None
+    folder: str,
+    algo: str,
+    env: str,
+    load_best: bool,
+    load_checkpoint: int | None,
+    backend: str = "sb3",
 ) -> Path:
     from pathlib import Path
 
-    base = Path(folder) / algo
+    from rlzoo_real.algos.registry import get_algo
+
+    base = Path(folder) / get_algo(algo, backend=backend).folder  # sac, or sac_sbx
     if load_best:
         return base / "best_model.zip"
     if load_checkpoint is not None:
@@ -342,6 +364,7 @@ def record(
     num_threads: NumThreads = 1,
     unsafe_pickle_load: Unsafe = False,
     allow_import: AllowImport = None,
+    backend: Backend = "sb3",
 ) -> None:
     """Film a trained agent: an mp4 of N steps, rendered offscreen (works headless)."""
     enjoy(
@@ -349,7 +372,7 @@ def record(
         n_timesteps, n_episodes, n_envs, deterministic, no_render=True, record_video=True,
         video_folder=video_folder, seed=seed, env_kwargs=env_kwargs, gym_packages=gym_packages,
         device=device, num_threads=num_threads, unsafe_pickle_load=unsafe_pickle_load,
-        allow_import=allow_import,
+        allow_import=allow_import, backend=backend,
     )  # fmt: skip
 
 

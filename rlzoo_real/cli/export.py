@@ -10,6 +10,7 @@ from rlzoo_real.cli._common import user_errors
 from rlzoo_real.cli.enjoy import (
     Algo,
     AllowImport,
+    Backend,
     Env,
     EnvKwargs,
     ExpId,
@@ -56,6 +57,7 @@ def export(
     gym_packages: GymPackages = None,
     unsafe_pickle_load: Unsafe = False,
     allow_import: AllowImport = None,
+    backend: Backend = "sb3",
 ) -> None:
     """Export a policy to ONNX (normalization, action rescaling inside), parity-checked.
 
@@ -80,6 +82,7 @@ def export(
         device="cpu",
         unsafe_pickle_load=unsafe_pickle_load,
         allow_import=allow_import,
+        backend=backend,
     )
     result = run_export(request, fmt=fmt, output=output, n_check=n_check, seed=seed)
     size = result.path.stat().st_size / 1024

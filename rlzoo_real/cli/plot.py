@@ -47,6 +47,16 @@ Algos = Annotated[
         rich_help_panel=_SEL,
     ),
 ]
+Backend = Annotated[
+    str | None,
+    typer.Option(
+        "--backend",
+        help="Runs trained with this --backend: sb3 (PyTorch) or sbx (JAX; --algos sac "
+        "--backend sbx selects <log-folder>/sac_sbx/). Default: every backend.",
+        show_default=False,
+        rich_help_panel=_SEL,
+    ),
+]
 Envs = Annotated[
     list[str] | None,
     typer.Option(
@@ -170,6 +180,7 @@ def _selection(
     max_timesteps: int | None = None,
     labels: list[str] | None = None,
     key: str = "results",
+    backend: str | None = None,
 ) -> Selection:
     from rlzoo_real.errors import UserError
     from rlzoo_real.plotting.views import Selection
@@ -180,10 +191,13 @@ def _selection(
             "array, the RL Zoo's default key) and nothing else; success rates and episode "
             "lengths are not drawn."
         )
+    from rlzoo_real.replay.finding import algo_folders
+
+    folders = [Path(f) for f in (log_folder or ["logs"])]
     return Selection(
         labels=list(labels or []),
-        log_folders=[Path(f) for f in (log_folder or ["logs"])],
-        algos=list(algos or []),
+        log_folders=folders,
+        algos=algo_folders(folders, list(algos or []), backend),
         envs=list(envs or []),
         group_by=group_by,
         min_timesteps=min_timesteps,
@@ -228,6 +242,7 @@ def train(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    backend: Backend = None,
     labels: Labels = None,
     output: Output = "plots",
     fmt: Format = "png",
@@ -274,7 +289,9 @@ def train(
         return
     _report(
         train_view(
-            _selection(log_folder, algos, envs, group_by, 0, max_timesteps, labels),
+            _selection(
+                log_folder, algos, envs, group_by, 0, max_timesteps, labels, backend=backend
+            ),
             Path(output),
             fmt,
             x_axis=x_axis,
@@ -293,6 +310,7 @@ def evaluation(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    backend: Backend = None,
     labels: Labels = None,
     key: Key = "results",
     output: Output = "plots",
@@ -318,7 +336,15 @@ def evaluation(
     _report(
         eval_view(
             _selection(
-                log_folder, algos, envs, group_by, min_timesteps, max_timesteps, labels, key
+                log_folder,
+                algos,
+                envs,
+                group_by,
+                min_timesteps,
+                max_timesteps,
+                labels,
+                key,
+                backend,
             ),
             Path(output),
             fmt,
@@ -335,6 +361,7 @@ def aggregate(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    backend: Backend = None,
     labels: Labels = None,
     key: Key = "results",
     output: Output = "plots",
@@ -360,7 +387,15 @@ def aggregate(
     _report(
         aggregate_view(
             _selection(
-                log_folder, algos, envs, group_by, min_timesteps, max_timesteps, labels, key
+                log_folder,
+                algos,
+                envs,
+                group_by,
+                min_timesteps,
+                max_timesteps,
+                labels,
+                key,
+                backend,
             ),
             Path(output),
             fmt,
@@ -378,6 +413,7 @@ def table(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    backend: Backend = None,
     labels: Labels = None,
     key: Key = "results",
     output: Output = "plots",
@@ -402,7 +438,15 @@ def table(
     _report(
         table_view(
             _selection(
-                log_folder, algos, envs, group_by, min_timesteps, max_timesteps, labels, key
+                log_folder,
+                algos,
+                envs,
+                group_by,
+                min_timesteps,
+                max_timesteps,
+                labels,
+                key,
+                backend,
             ),
             Path(output),
             boot=_boot(reps, ci, seed),
@@ -416,6 +460,7 @@ def all_views(
     log_folder: LogFolders = None,
     algos: Algos = None,
     envs: Envs = None,
+    backend: Backend = None,
     labels: Labels = None,
     key: Key = "results",
     output: Output = "plots",
@@ -437,7 +482,15 @@ def all_views(
     _report(
         run_all(
             _selection(
-                log_folder, algos, envs, group_by, min_timesteps, max_timesteps, labels, key
+                log_folder,
+                algos,
+                envs,
+                group_by,
+                min_timesteps,
+                max_timesteps,
+                labels,
+                key,
+                backend,
             ),
             Path(output),
             fmt,

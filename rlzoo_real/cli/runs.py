@@ -23,11 +23,22 @@ def runs(
         list[str] | None, typer.Option("--envs", metavar="ENV ...", help="Env ids to list.")
     ] = None,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV instead of a text table.")] = False,
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            help="Runs trained with this --backend: sb3 (PyTorch) or sbx (JAX; --algos sac "
+            "--backend sbx lists <log-folder>/sac_sbx/). Default: every backend.",
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """One line per run: algo, env, id, seed, steps, best and last evaluation, status, wall time."""
     from rlzoo_real.plotting.overview import format_runs, list_runs, runs_csv
+    from rlzoo_real.replay.finding import algo_folders
 
-    rows = list_runs(Path(log_folder), algos=list(algos or []), envs=list(envs or []))
+    chosen = algo_folders([Path(log_folder)], list(algos or []), backend)
+    rows = list_runs(Path(log_folder), algos=chosen, envs=list(envs or []))
     typer.echo(runs_csv(rows) if as_csv else format_runs(rows), nl=not as_csv)
 
 

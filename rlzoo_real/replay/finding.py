@@ -20,7 +20,7 @@ from rlzoo_real.runs.folder import (
 )
 from rlzoo_real.runs.safe_files import read_run_yaml
 
-__all__ = ["RunRecord", "RunRequest", "find_run", "read_run", "run_spec"]
+__all__ = ["RunRecord", "RunRequest", "algo_folders", "find_run", "read_run", "run_spec"]
 
 
 @dataclass(frozen=True)
@@ -132,6 +132,45 @@ def find_run(request: RunRequest) -> tuple[Path, Path | None]:
             f"run ids there: {ids} (--exp-id 0 takes the latest)."
         )
     return runs[request.exp_id], None
+
+
+def algo_folders(log_folders: list[Path], algos: list[str], backend: str | None) -> list[str]:
+    """The algorithm folders of the log tree that ``--algos`` names under ``--backend``.
+
+    As ``realzoo train`` files them: ``--algo sac --backend sbx`` trained into
+    ``logs/sac_sbx/``, so ``runs``, ``plot`` (and ``enjoy``, ``export`` through
+    :class:`RunRequest`) find it by the same words. Without ``backend`` the names are
+    kept as given (``sac_sbx`` still names the JAX runs); with a backend and no
+    algorithms, every algorithm folder of that backend in ``log_folders``.
+
+    Raises:
+        UserError: an unknown backend, an algorithm the backend does not have, or no run
+            folder of the backend when no algorithm is named.
+    """
+    from rlzoo_real.algos.registry import BACKENDS, get_algo
+
+    if backend is None:
+        return list(algos)
+    if backend not in BACKENDS:
+        raise UserError(
+            f"--backend {backend!r}: realzoo has the backends {', '.join(BACKENDS)} "
+            "(sb3: PyTorch; sbx: JAX, whose runs are in <log-folder>/<algo>_sbx/)."
+        )
+    if algos:
+        return [get_algo(a.lower(), backend=backend).folder for a in algos]
+    names = sorted(
+        {
+            p.name
+            for folder in log_folders
+            if folder.is_dir()
+            for p in folder.iterdir()
+            if p.is_dir() and p.name.endswith("_sbx") == (backend == "sbx")
+        }
+    )
+    if not names:
+        where = ", ".join(str(f) for f in log_folders)
+        raise UserError(f"No runs trained with --backend {backend} in {where}.")
+    return names
 
 
 def _listing(log_folder: Path, algo: str) -> str:
