@@ -12,13 +12,13 @@ agree on the layout (compatible with the RL Zoo)::
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from rlzoo_real.runs.atomic import write_text_atomic, write_yaml_atomic
 
 if TYPE_CHECKING:
     from rlzoo_real.runs.locks import RunLock
@@ -197,35 +197,6 @@ def _create(
         run = RunFolder(path, env_id)
         run.params_dir.mkdir()
         return run, held
-
-
-def write_yaml_atomic(path: Path, data: Any) -> None:
-    """Write ``data`` with ``yaml.safe_dump`` to a temporary file, then rename it into place."""
-    import yaml
-
-    text = yaml.safe_dump(data, sort_keys=False, default_flow_style=False)
-    write_text_atomic(path, text)
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600; files of a run are for sharing
-        with os.fdopen(fd, "w") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def read_yaml(path: Path) -> Any:

@@ -19,12 +19,12 @@ import os
 import random
 import time
 import zipfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError
+from rlzoo_real.runs.atomic import TMP_PREFIX, fsync_path, write_atomic
 from rlzoo_real.runs.folder import RunFolder, read_yaml, write_yaml_atomic
 
 __all__ = [
@@ -95,27 +95,6 @@ def file_crc32(path: Path) -> str:
     return f"{crc:08x}"
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_atomic(path: Path, writer: Callable[[Path], object]) -> None:
-    tmp = path.with_name(f".tmp-{os.getpid()}-{path.name}")
-    try:
-        writer(tmp)
-        _fsync(tmp)
-        os.replace(tmp, path)
-    except BaseException as exc:
-        tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.filename in (None, str(tmp), tmp):
-            exc.filename = str(path)  # a full disk names the file, not its temporary name
-        raise
-
-
 def save_checkpoint(
     run: RunFolder,
     model: Any,
@@ -141,18 +120,18 @@ def save_checkpoint(
     steps = int(model.num_timesteps)
     paths = run.checkpoint_files(steps)
     written: dict[str, str] = {}
-    _write_atomic(paths["model"], lambda p: model.save(p))
+    write_atomic(paths["model"], lambda p: model.save(p))
     written["model"] = paths["model"].name
     vec_normalize = model.get_vec_normalize_env()
     if vec_normalize is not None:
-        _write_atomic(paths["vecnormalize"], lambda p: vec_normalize.save(str(p)))
+        write_atomic(paths["vecnormalize"], lambda p: vec_normalize.save(str(p)))
         written["vecnormalize"] = paths["vecnormalize"].name
     if getattr(model, "replay_buffer", None) is not None:
-        _write_atomic(paths["replay_buffer"], lambda p: model.save_replay_buffer(p))
+        write_atomic(paths["replay_buffer"], lambda p: model.save_replay_buffer(p))
         written["replay_buffer"] = paths["replay_buffer"].name
-    _write_atomic(paths["state"], lambda p: p.write_bytes(cloudpickle.dumps(state)))
+    write_atomic(paths["state"], lambda p: p.write_bytes(cloudpickle.dumps(state)))
     written["state"] = paths["state"].name
-    _fsync(run.path)  # the renames themselves reach the disk
+    fsync_path(run.path)  # the renames themselves reach the disk
 
     crc = {role: file_crc32(run.path / name) for role, name in written.items()}
     record = CheckpointRecord(
@@ -538,7 +517,7 @@ def discard_after(run: RunFolder, steps: int) -> list[str]:
     """
     import re
 
-    for path in [*run.path.glob(".tmp-*"), *run.params_dir.glob(".tmp-*")]:
+    for path in [*run.path.glob(f"{TMP_PREFIX}*"), *run.params_dir.glob(f"{TMP_PREFIX}*")]:
         path.unlink(missing_ok=True)
     records = [r for r in read_index(run) if r.steps <= steps]
     listed = {name for r in records for name in r.files.values()}

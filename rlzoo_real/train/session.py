@@ -289,20 +289,18 @@ class Session:
         )
 
     def _save_final(self) -> None:
-        from rlzoo_real.train.checkpoint import _write_atomic
+        from rlzoo_real.runs.atomic import write_atomic
 
         model = self.model
         bad = non_finite_parameter(model)
         if bad is not None:  # never a NaN model over a good one
             raise Diverged(f"NaN or inf in {bad}", model.num_timesteps)
-        _write_atomic(self.run.final_model, lambda p: model.save(p))
+        write_atomic(self.run.final_model, lambda p: model.save(p))
         vec_normalize = model.get_vec_normalize_env()
         if vec_normalize is not None:
-            _write_atomic(self.run.vecnormalize_file, lambda p: vec_normalize.save(str(p)))
+            write_atomic(self.run.vecnormalize_file, lambda p: vec_normalize.save(str(p)))
         if self.prepared.args.save_replay_buffer and getattr(model, "replay_buffer", None):
-            _write_atomic(
-                self.run.path / "replay_buffer.pkl", lambda p: model.save_replay_buffer(p)
-            )
+            write_atomic(self.run.path / "replay_buffer.pkl", lambda p: model.save_replay_buffer(p))
 
     def _close(self, status: str) -> None:
         self.model.logger.close()
