@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.runs.atomic import write_text_atomic, write_yaml_atomic
+from rlzoo_real.runs.yaml_io import read_plain_yaml, read_yaml
 
 if TYPE_CHECKING:
     from rlzoo_real.runs.locks import RunLock
@@ -199,13 +200,6 @@ def _create(
         return run, held
 
 
-def read_yaml(path: Path) -> Any:
-    """Read a YAML file written by :func:`write_yaml_atomic`."""
-    from rlzoo_real.runs.yaml_io import safe_load  # refuses duplicate keys
-
-    return safe_load(path.read_text())
-
-
 _RUN_DIR_PATTERN = re.compile(r"(?P<env>.+)_(?P<n>\d+)(?P<uuid>_[0-9a-f\-]{36})?")
 
 
@@ -213,20 +207,6 @@ def run_number(run: RunFolder) -> int:
     """The ``N`` of ``<env>_<N>[_<uuid>]`` (0 when the folder is not named that way)."""
     match = _RUN_DIR_PATTERN.fullmatch(run.path.name)
     return int(match.group("n")) if match else 0
-
-
-def read_plain_yaml(path: Path) -> dict[str, Any] | None:
-    """A YAML mapping read with the safe loader (libyaml's when available: listing a log
-    tree reads two files per run), or None when missing, unreadable or not a mapping."""
-    import yaml
-
-    from rlzoo_real.runs.yaml_io import safe_load  # refuses duplicate keys
-
-    try:
-        data = safe_load(path.read_text(), fast=True)  # a safe loader (C or Python)
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 def read_run_args(run: RunFolder) -> dict[str, Any] | None:

@@ -5,8 +5,9 @@ Zoo's ``args.yml``/``config.yml`` (Python-object YAML tags, read by the Zoo with
 ``yaml.UnsafeLoader``), the model zip's ``data`` entry (cloudpickle) and
 ``vecnormalize.pkl`` (pickle). Each reader here constructs plain data only:
 
-- :func:`read_run_yaml`: a SafeLoader that builds the Zoo's ``OrderedDict``, tuples and
-  known class names (``nn.ReLU``) as plain values and refuses any other Python tag;
+- :func:`read_run_yaml` (in :mod:`rlzoo_real.runs.yaml_io`, re-exported here): a SafeLoader
+  that builds the Zoo's ``OrderedDict``, tuples and known class names (``nn.ReLU``) as plain
+  values and refuses any other Python tag;
 - :func:`inspect_model_file`: the zip's ``data`` entry read as JSON text, nothing
   deserialized (the weights themselves are read by ``model.set_parameters``, which uses
   ``torch.load(weights_only=True)``);
@@ -22,11 +23,11 @@ import re
 import zipfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError
+from rlzoo_real.runs.yaml_io import known_name_for, read_run_yaml
 
 __all__ = [
     "UNSAFE_FLAG",
@@ -59,100 +60,8 @@ _READ_ERRORS = (
 )
 
 
-# -- args.yml / config.yml ------------------------------------------------------
-
-_PY_TAG = "tag:yaml.org,2002:python/"
-
-
 class _UnsafeTag(Exception):
-    pass
-
-
-@cache
-def _run_yaml_loader() -> type:
-    import yaml
-
-    from rlzoo_real.runs.yaml_io import unique_keys
-
-    class RunYamlLoader(unique_keys(yaml.SafeLoader)):  # type: ignore[misc]
-        """SafeLoader plus the few Python tags the RL Zoo writes, built as plain data."""
-
-    def ordered_dict(loader: Any, node: Any) -> dict[Any, Any]:
-        if isinstance(node, yaml.MappingNode):
-            mapping = loader.construct_mapping(node, deep=True)
-            if set(mapping) - {"args"}:
-                raise _UnsafeTag(f"{node.tag} with {sorted(mapping)}")
-            args = mapping.get("args") or []
-        else:
-            args = loader.construct_sequence(node, deep=True)
-        pairs = args[0] if args else []
-        if len(args) > 1 or not all(isinstance(p, list) and len(p) == 2 for p in pairs):
-            raise _UnsafeTag(f"{node.tag} that is not a list of key-value pairs")
-        return {key: value for key, value in pairs}
-
-    def python_tuple(loader: Any, node: Any) -> tuple[Any, ...]:
-        return tuple(loader.construct_sequence(node, deep=True))
-
-    def python_name(loader: Any, suffix: str, node: Any) -> Any:
-        name = known_name_for(suffix)
-        if name is None:
-            raise _UnsafeTag(f"{_PY_TAG}name:{suffix}")
-        from rlzoo_real.config.literals import KnownName
-
-        return KnownName(name)
-
-    def other_python_tag(loader: Any, suffix: str, node: Any) -> Any:
-        raise _UnsafeTag(_PY_TAG + suffix)
-
-    RunYamlLoader.add_constructor(_PY_TAG + "object/apply:collections.OrderedDict", ordered_dict)
-    RunYamlLoader.add_constructor(_PY_TAG + "tuple", python_tuple)
-    RunYamlLoader.add_multi_constructor(_PY_TAG + "name:", python_name)
-    RunYamlLoader.add_multi_constructor(_PY_TAG, other_python_tag)
-    return RunYamlLoader
-
-
-def known_name_for(dotted: str) -> str | None:
-    """``torch.nn.modules.activation.ReLU`` -> ``nn.ReLU`` (a name the safe parser knows)."""
-    from rlzoo_real.config.literals import KNOWN_NAMES
-
-    module, _, attr = dotted.rpartition(".")
-    for name, target in KNOWN_NAMES.items():
-        target_module, target_attr = target.split(":")
-        if target_attr == attr and (module + ".").startswith(target_module + "."):
-            return name  # torch.nn.modules.activation.ReLU is torch.nn's ReLU, nothing else
-    return None
-
-
-def read_run_yaml(path: Path) -> Any:
-    """Read ``args.yml`` or ``config.yml`` of a realzoo or RL Zoo run, constructing no object.
-
-    realzoo writes plain YAML. The RL Zoo writes ``yaml.dump`` of an ``OrderedDict``
-    (``!!python/object/apply:collections.OrderedDict``), tuples and, for values given on
-    its command line, class names (``!!python/name:torch.nn.modules.activation.ReLU``).
-    Those are read as a dict, a tuple and a known name; every other Python tag is refused.
-
-    Raises:
-        UserError: malformed YAML, or a Python tag that would construct an object.
-    """
-    import yaml
-
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"Cannot read {str(path)!r}: {exc}.") from None
-    try:
-        return yaml.load(text, Loader=_run_yaml_loader())  # noqa: S506 - a SafeLoader subclass
-    except _UnsafeTag as exc:
-        raise UserError(
-            f"{str(path)!r} holds the YAML tag {exc}, which would construct a Python object; "
-            "realzoo reads run files without running code from them and accepts only the tags "
-            "the RL Zoo writes (OrderedDict, tuple, known class names such as nn.ReLU)."
-        ) from None
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise UserError(f"Malformed YAML in {str(path)!r}{where}: {problem}.") from None
+    """A global an unpickler here refuses (its module and name)."""
 
 
 # -- the model file ----------------------------------------------------------------------------

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.runs.folder import RunFolder, env_folder_name, latest_run_id, read_yaml
+from rlzoo_real.runs.folder import RunFolder, env_folder_name, latest_run_id
 
 if TYPE_CHECKING:
     from rlzoo_real.train.checkpoint import CheckpointRecord
@@ -103,22 +103,9 @@ _DAMAGED = (
 
 
 def _read_mapping(path: Path) -> dict[str, Any]:
-    import yaml
+    from rlzoo_real.runs.yaml_io import read_mapping
 
-    if not path.is_file():
-        raise UserError(f"{path} is missing; {_DAMAGED}.")
-    try:
-        data = read_yaml(path)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or type(exc).__name__
-        raise UserError(f"{path} is not valid YAML{where} ({problem}); {_DAMAGED}.") from None
-    except (UnicodeDecodeError, OSError) as exc:
-        raise UserError(f"{path} cannot be read ({type(exc).__name__}); {_DAMAGED}.") from None
-    if not isinstance(data, dict):
-        raise UserError(f"{path} is not a mapping; {_DAMAGED}.")
-    return data
+    return read_mapping(path, advice=_DAMAGED)
 
 
 def _check_run_files(run: RunFolder, manifest: dict[str, Any], saved: dict[str, Any]) -> None:
