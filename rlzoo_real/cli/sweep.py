@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from rlzoo_real.cli import _slurm
 from rlzoo_real.cli._common import user_errors
 from rlzoo_real.cli._options import opt
 
@@ -89,6 +90,19 @@ def sweep(
     updates_between_episodes: Annotated[
         bool, opt("updates_between_episodes", panel=_TRAIN)
     ] = False,
+    executor: _slurm.Executor = "local",
+    slurm_partition: _slurm.Partition = None,
+    slurm_time: _slurm.Time = "1:00:00",
+    slurm_stop_before: _slurm.StopBefore = 300,
+    slurm_cpus: _slurm.Cpus = 1,
+    slurm_mem: _slurm.Mem = None,
+    slurm_gpus: _slurm.Gpus = None,
+    slurm_parallel: _slurm.Parallel = None,
+    slurm_account: _slurm.Account = None,
+    slurm_qos: _slurm.Qos = None,
+    slurm_sbatch_arg: _slurm.SbatchArgs = None,
+    slurm_template: _slurm.Template = None,
+    wait: _slurm.Wait = True,
 ) -> None:
     """Train every combination of algorithms, envs, settings and seeds; skip finished jobs.
 
@@ -105,6 +119,21 @@ def sweep(
     )
     from rlzoo_real.train.request import TrainArgs
 
+    slurm = _slurm.slurm_options(
+        executor,
+        partition=slurm_partition,
+        time=slurm_time,
+        stop_before=slurm_stop_before,
+        cpus=slurm_cpus,
+        mem=slurm_mem,
+        gpus=slurm_gpus,
+        parallel=slurm_parallel,
+        account=slurm_account,
+        qos=slurm_qos,
+        sbatch_args=slurm_sbatch_arg,
+        template=slurm_template,
+        wait=wait,
+    )
     template = TrainArgs(
         algo=algos[0],
         env=envs[0],
@@ -133,6 +162,10 @@ def sweep(
         env_kwargs=list(env_kwargs or []),
         template=template,
     )
+    if slurm is not None:
+        from rlzoo_real.executors.slurm_sweep import run_slurm_sweep
+
+        raise typer.Exit(run_slurm_sweep(jobs, Path(log_folder), slurm, dry_run=dry_run))
     done = finished_runs(Path(log_folder), jobs)
     stopped = finished_runs(Path(log_folder), jobs, status="stopped")
     if dry_run:
