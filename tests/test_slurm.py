@@ -1,0 +1,284 @@
+"""``--executor slurm`` on a real single-node Slurm cluster (tests/slurm_cluster.py).
+
+The cluster is started once per test session (munged, slurmctld, slurmd as root) and
+stopped after; the tests skip, with the reason, where it cannot start. Everything is
+submitted with the real ``sbatch`` and runs as real Slurm jobs on this machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, TINY_YAML, wait_for
+from tests.slurm_cluster import SlurmCluster, start_cluster, why_not
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SlurmCluster]:
+    reason = why_not()
+    if reason is not None:
+        pytest.skip(f"no Slurm test cluster: {reason}")
+    try:
+        cluster = start_cluster(tmp_path_factory.mktemp("slurm"))
+    except (RuntimeError, OSError, subprocess.SubprocessError) as exc:
+        pytest.skip(f"the Slurm test cluster did not start: {exc}")
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
+def realzoo(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess[str]:
+    """``realzoo ARGS`` in a process of its own, as a user runs it."""
+    environment = {**(env or os.environ), "PYTHONPATH": str(REPO)}
+    return subprocess.run(
+        [sys.executable, "-m", "rlzoo_real", *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _conf(tmp_path: Path) -> Path:
+    conf = tmp_path / "tiny.yml"
+    conf.write_text(TINY_YAML)
+    return conf
+
+
+def _sweep_args(conf: Path, *extra: str) -> list[str]:
+    return [
+        "sweep", "--algos", "ppo", "--envs", "CartPole-v1", "--conf-file", str(conf),
+        "-n", "256", "--eval-freq", "128", "--eval-episodes", "1", "--executor", "slurm",
+        "--slurm-time", "10", *extra,
+    ]  # fmt: skip
+
+
+def _read_yaml(path: Path) -> dict[str, object]:
+    import yaml
+
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def _runs(log: Path) -> list[Path]:
+    return sorted(p.parent for p in (log / "ppo").glob("CartPole-v1_*/manifest.yml"))
+
+
+@pytest.mark.slow
+def test_sweep_runs_as_a_job_array_and_rerun_skips(slurm: SlurmCluster, tmp_path: Path) -> None:
+    conf = _conf(tmp_path)
+    done = realzoo(*_sweep_args(conf, "--seeds", "0-1"), cwd=tmp_path, env=slurm.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Submitted job array" in done.stdout
+    runs = _runs(tmp_path / "logs")
+    assert len(runs) == 2
+    assert all(_read_yaml(r / "manifest.yml")["status"] == "finished" for r in runs)
+    assert sorted(_read_yaml(r / "args.yml")["seed"] for r in runs) == [0, 1]
+    (submission,) = (tmp_path / "logs/sweep_logs/slurm").glob("*/submission.yml")
+    array = str(_read_yaml(submission)["job_id"])
+    assert array.isdigit()
+    states = slurm.run("scontrol", "-o", "show", "job", array).stdout
+    assert states.count("JobState=COMPLETED") == 2, states
+    assert (submission.parent / "sweep.sbatch").read_text().count("#SBATCH --array=0-1") == 1
+    for line in (f"{array}_0", f"{array}_1"):
+        assert line in done.stdout  # the table names each task
+    # the training output is in the same per-job log as a local sweep's
+    assert (tmp_path / "logs/sweep_logs/ppo_CartPole-v1_seed0.log").is_file()
+
+    again = realzoo(*_sweep_args(conf, "--seeds", "0-2"), cwd=tmp_path, env=slurm.env)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 finished (skipped)" in again.stdout and "1 to submit" in again.stdout
+    assert len(_runs(tmp_path / "logs")) == 3
+    second = sorted((tmp_path / "logs/sweep_logs/slurm").glob("*/submission.yml"))
+    assert len(second) == 2
+    assert _read_yaml(second[-1])["tasks"] == ["ppo_CartPole-v1_seed2"]
+
+
+def test_dry_run_prints_the_script_and_submits_nothing(slurm: SlurmCluster, tmp_path: Path) -> None:
+    conf = _conf(tmp_path)
+    template = tmp_path / "site.sh"
+    template.write_text("#!/bin/bash\n#SBATCH --comment=site\necho set-up\n{{command}}\n")
+    done = realzoo(
+        *_sweep_args(conf, "--seeds", "0-2", "--dry-run", "--slurm-parallel", "2"),
+        "--slurm-partition", "debug", "--slurm-mem", "1G", "--slurm-account", "lab",
+        "--slurm-qos", "normal", "--slurm-sbatch-arg=--constraint=fast", "--slurm-gpus", "1",
+        "--slurm-template", str(template), "--slurm-cpus", "2",
+        cwd=tmp_path, env=slurm.env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    for line in (
+        "#SBATCH --array=0-2%2",
+        "#SBATCH --partition=debug",
+        "#SBATCH --mem=1G",
+        "#SBATCH --account=lab",
+        "#SBATCH --qos=normal",
+        "#SBATCH --constraint=fast",
+        "#SBATCH --gpus-per-task=1",
+        "#SBATCH --cpus-per-task=2",
+        "#SBATCH --time=10",
+        "#SBATCH --requeue",
+        "#SBATCH --comment=site",
+        "echo set-up",
+        "rlzoo_real.executors.slurm_task",
+    ):
+        assert line in done.stdout, line
+    assert done.stdout.index("#SBATCH --requeue") < done.stdout.index("echo set-up")
+    assert "{{command}}" not in done.stdout
+    # train stops 300 s (--slurm-stop-before) before the 10 minutes
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("2: realzoo train")]
+    assert "--seed 2 " in line and line.endswith(" --time-limit 0.0833333")
+    assert not (tmp_path / "logs").exists() or not list((tmp_path / "logs").rglob("*.sbatch"))
+    assert slurm.run("squeue", "-h").stdout.strip() == ""
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--slurm-partition", "gpu-big"], "not a partition of this cluster"),
+        (["--slurm-partition", "debgu"], "Did you mean debug?"),
+        (["--slurm-time", "4"], "not longer than --slurm-stop-before"),
+        (["--slurm-time", "ten"], "is not a Slurm time"),
+        (["--slurm-template", "missing.sh"], "no such file"),
+        (["--slurm-template", "plain.sh"], "has no {{command}} placeholder"),
+        (["--executor", "pbs"], "--executor takes local or slurm"),
+    ],
+)
+def test_bad_input_is_one_paragraph_and_submits_nothing(
+    slurm: SlurmCluster, tmp_path: Path, extra: list[str], message: str
+) -> None:
+    (tmp_path / "plain.sh").write_text("#!/bin/bash\nsource venv/bin/activate\n")
+    done = realzoo(*_sweep_args(_conf(tmp_path)), *extra, cwd=tmp_path, env=slurm.env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert done.stderr.startswith("Error: ") and "Traceback" not in done.stderr
+    assert slurm.run("squeue", "-h").stdout.strip() == ""
+    assert not (tmp_path / "logs/sweep_logs/slurm").exists()
+
+
+def test_no_sbatch_on_the_path(tmp_path: Path) -> None:
+    env = {**os.environ, "PATH": str(Path(sys.executable).parent) + ":/nonexistent"}
+    done = realzoo(*_sweep_args(_conf(tmp_path)), cwd=tmp_path, env=env)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "needs Slurm's sbatch on the PATH" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "logs/sweep_logs/slurm").exists()
+
+
+def test_slurm_options_need_the_slurm_executor(tmp_path: Path) -> None:
+    done = realzoo(
+        "sweep", "--algos", "ppo", "--envs", "CartPole-v1", "--slurm-partition", "debug",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2
+    assert "only apply to --executor slurm" in done.stderr
+
+
+@pytest.mark.slow
+def test_cancelled_job_fails_the_waiting_sweep_and_rerun_resumes_it(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    conf = _conf(tmp_path)
+    args = _sweep_args(conf, "--seeds", "0")
+    args[args.index("256")] = "200000"  # long enough to be cancelled while it trains
+    environment = {**slurm.env, "PYTHONPATH": str(REPO)}
+    waiting = subprocess.Popen(
+        [sys.executable, "-m", "rlzoo_real", *args],
+        cwd=tmp_path,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        submissions = tmp_path / "logs/sweep_logs/slurm"
+        wait_for(lambda: list(submissions.glob("*/submission.yml")), "the sweep to submit")
+        (submission,) = submissions.glob("*/submission.yml")
+        task = f"{_read_yaml(submission)['job_id']}_0"
+        wait_for(
+            lambda: (
+                _runs(tmp_path / "logs")
+                and list((_runs(tmp_path / "logs")[0]).glob("checkpoints/*"))
+            ),
+            "the job to write a checkpoint",
+        )
+        slurm.run("scancel", task)
+        out, err = waiting.communicate(timeout=240)
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+            waiting.wait()
+    assert waiting.returncode == 1, out + err
+    assert "1 of 1 sweep job(s) failed or were cancelled" in err
+    assert f"Slurm job {task} cancelled" in err and "ppo_CartPole-v1_seed0.log" in err
+    shown = realzoo(*args, "--dry-run", cwd=tmp_path, env=slurm.env)
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    row = next(line for line in shown.stdout.splitlines() if line.startswith("ppo CartPole-v1"))
+    assert task in row and "CANCELLED" in row and "stopped" in row, shown.stdout
+    # the rerun would resume the cancelled run in its own folder, not start a new one
+    plan = shown.stdout.split("task i runs")[1]
+    assert f"--resume {_runs(tmp_path / 'logs')[0]}" in plan
+
+
+@pytest.mark.slow
+def test_time_limit_checkpoints_requeues_and_finishes(slurm: SlurmCluster, tmp_path: Path) -> None:
+    conf = _conf(tmp_path)
+    args = _sweep_args(conf, "--seeds", "0", "--no-wait")
+    args[args.index("256")] = "6000"
+    args[args.index("10")] = "1"  # a 60 s Slurm limit; training stops after 60 - 48 = 12 s
+    done = realzoo(*args, "--slurm-stop-before", "48", cwd=tmp_path, env=slurm.env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    (submission,) = (tmp_path / "logs/sweep_logs/slurm").glob("*/submission.yml")
+    task = f"{_read_yaml(submission)['job_id']}_0"
+
+    def requeued() -> bool:
+        record = slurm.run("scontrol", "-o", "show", "job", task).stdout
+        if "Restarts=0" in record or "JobState=PENDING" not in record:
+            return False
+        # Slurm holds a requeued job for two minutes (BeginTime); the test does not wait
+        slurm.run("scontrol", "update", f"JobId={task}", "StartTime=now", check=False)
+        return True
+
+    wait_for(requeued, "the job to stop at its time limit and be requeued", timeout=300)
+    record = json.loads((submission.parent / "task_0.json").read_text())
+    assert record["status"] == "requeued" and record["exit_code"] == 75
+    wait_for(
+        lambda: (
+            _runs(tmp_path / "logs")
+            and _read_yaml(_runs(tmp_path / "logs")[0] / "manifest.yml")["status"] == "finished"
+        ),
+        "the requeued job to resume and finish",
+        timeout=400,
+    )
+    (run,) = _runs(tmp_path / "logs")
+    manifest = _read_yaml(run / "manifest.yml")
+    assert manifest.get("resumes"), manifest  # continued in the same run folder
+    log = (tmp_path / "logs/sweep_logs/ppo_CartPole-v1_seed0.log").read_text()
+    assert "restart 0" in log and "restart 1" in log and "--resume" in log
+    status = realzoo(*args, "--dry-run", cwd=tmp_path, env=slurm.env)
+    assert "1 finished (skipped)" in status.stdout
+
+
+@pytest.mark.slow
+def test_failed_job_makes_the_waiting_sweep_fail_naming_its_log(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    conf = _conf(tmp_path)
+    template = tmp_path / "broken.sh"
+    template.write_text("#!/bin/bash\nexport REALZOO_BROKEN=1\n{{command}} --no-such-option\n")
+    done = realzoo(
+        *_sweep_args(conf, "--seeds", "0"), "--slurm-template", str(template),
+        cwd=tmp_path, env=slurm.env, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "1 of 1 sweep job(s) failed or were cancelled" in done.stderr
+    assert "FAILED" in done.stderr and "slurm-" in done.stderr
