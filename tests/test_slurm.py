@@ -71,7 +71,11 @@ def _read_yaml(path: Path) -> dict[str, object]:
 
 
 def _runs(log: Path) -> list[Path]:
-    return sorted(p.parent for p in (log / "ppo").glob("CartPole-v1_*/manifest.yml"))
+    return sorted(p.parent.parent for p in (log / "ppo").glob("CartPole-v1_*/*/manifest.yml"))
+
+
+def _manifest(run: Path) -> dict[str, object]:
+    return _read_yaml(run / "CartPole-v1" / "manifest.yml")
 
 
 @pytest.mark.slow
@@ -81,9 +85,9 @@ def test_sweep_runs_as_a_job_array_and_rerun_skips(slurm: SlurmCluster, tmp_path
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Submitted job array" in done.stdout
     runs = _runs(tmp_path / "logs")
-    assert len(runs) == 2
-    assert all(_read_yaml(r / "manifest.yml")["status"] == "finished" for r in runs)
-    assert sorted(_read_yaml(r / "args.yml")["seed"] for r in runs) == [0, 1]
+    assert len(runs) == 2, done.stdout
+    assert all(_manifest(r)["status"] == "finished" for r in runs)
+    assert sorted(_read_yaml(r / "CartPole-v1" / "args.yml")["seed"] for r in runs) == [0, 1]
     (submission,) = (tmp_path / "logs/sweep_logs/slurm").glob("*/submission.yml")
     array = str(_read_yaml(submission)["job_id"])
     assert array.isdigit()
@@ -207,7 +211,7 @@ def test_cancelled_job_fails_the_waiting_sweep_and_rerun_resumes_it(
         wait_for(
             lambda: (
                 _runs(tmp_path / "logs")
-                and list((_runs(tmp_path / "logs")[0]).glob("checkpoints/*"))
+                and list(_runs(tmp_path / "logs")[0].glob("rl_model_state_*.pkl"))
             ),
             "the job to write a checkpoint",
         )
@@ -226,7 +230,7 @@ def test_cancelled_job_fails_the_waiting_sweep_and_rerun_resumes_it(
     assert task in row and "CANCELLED" in row and "stopped" in row, shown.stdout
     # the rerun would resume the cancelled run in its own folder, not start a new one
     plan = shown.stdout.split("task i runs")[1]
-    assert f"--resume {_runs(tmp_path / 'logs')[0]}" in plan
+    assert f"--resume logs/ppo/{_runs(tmp_path / 'logs')[0].name} " in plan
 
 
 @pytest.mark.slow
@@ -254,13 +258,13 @@ def test_time_limit_checkpoints_requeues_and_finishes(slurm: SlurmCluster, tmp_p
     wait_for(
         lambda: (
             _runs(tmp_path / "logs")
-            and _read_yaml(_runs(tmp_path / "logs")[0] / "manifest.yml")["status"] == "finished"
+            and _manifest(_runs(tmp_path / "logs")[0])["status"] == "finished"
         ),
         "the requeued job to resume and finish",
         timeout=400,
     )
     (run,) = _runs(tmp_path / "logs")
-    manifest = _read_yaml(run / "manifest.yml")
+    manifest = _manifest(run)
     assert manifest.get("resumes"), manifest  # continued in the same run folder
     log = (tmp_path / "logs/sweep_logs/ppo_CartPole-v1_seed0.log").read_text()
     assert "restart 0" in log and "restart 1" in log and "--resume" in log
