@@ -36,7 +36,7 @@ from rlzoo_real.executors.slurm import (
     render_script,
     submit,
 )
-from rlzoo_real.sweep import LOG_DIR, Job, finished_runs, train_argv
+from rlzoo_real.executors.sweep import LOG_DIR, Job, finished_runs, train_argv
 
 __all__ = ["SlurmJob", "SlurmSweepResult", "slurm_sweep", "sweep_status"]
 
@@ -142,7 +142,7 @@ def _submissions(log_folder: Path) -> list[Path]:
 
 def sweep_status(jobs: Sequence[Job], log_folder: Path) -> list[SlurmJob]:
     """Each job with its latest Slurm task (from earlier submissions) and its run's state."""
-    from rlzoo_real.runs import read_plain_yaml
+    from rlzoo_real.runs.folder import read_plain_yaml
 
     by_slug = {job.slug: SlurmJob(job) for job in jobs}
     for folder in _submissions(log_folder):  # oldest first: the latest submission wins
@@ -204,8 +204,8 @@ def slurm_sweep(
     Raises:
         UserError: a bad option, no ``sbatch``, an unknown partition, sbatch refusing.
     """
-    from rlzoo_real.provenance import now_iso
-    from rlzoo_real.runs import write_text_atomic, write_yaml_atomic
+    from rlzoo_real.runs.folder import write_text_atomic, write_yaml_atomic
+    from rlzoo_real.runs.manifest import now_iso
 
     check_options(options, needs_cluster=not dry_run)
     result = SlurmSweepResult(jobs=sweep_status(jobs, log_folder))
@@ -339,7 +339,7 @@ def run_slurm_sweep(
     Raises:
         UserError: any mistake, before anything is submitted.
     """
-    from rlzoo_real.sweep import check_jobs
+    from rlzoo_real.executors.sweep import check_jobs
 
     say = on_event or _echo
     if not dry_run:

@@ -36,7 +36,7 @@ def _say(message: str) -> None:
 
 def _steps(run: Any) -> int:
     """Timesteps of a run's latest checkpoint (-1: none)."""
-    from rlzoo_real.runs import _latest_checkpoint_steps
+    from rlzoo_real.runs.folder import _latest_checkpoint_steps
 
     steps = _latest_checkpoint_steps(run)
     return -1 if steps is None else steps
@@ -45,10 +45,10 @@ def _steps(run: Any) -> int:
 def run_task(folder: Path, index: int) -> int:
     """Train job ``index`` of the submission in ``folder``; returns the exit status."""
     from rlzoo_real.executors.slurm import MAX_REQUEUES
-    from rlzoo_real.provenance import now_iso
-    from rlzoo_real.runs import write_text_atomic
-    from rlzoo_real.sweep import LOG_DIR, Job, finished_runs, train_argv
-    from rlzoo_real.training import TrainArgs
+    from rlzoo_real.executors.sweep import LOG_DIR, Job, finished_runs, train_argv
+    from rlzoo_real.runs.folder import write_text_atomic
+    from rlzoo_real.runs.manifest import now_iso
+    from rlzoo_real.train.request import TrainArgs
 
     spec = json.loads((folder / "jobs.json").read_text())
     entry = spec["jobs"][index]
