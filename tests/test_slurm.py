@@ -285,4 +285,53 @@ def test_failed_job_makes_the_waiting_sweep_fail_naming_its_log(
     )  # fmt: skip
     assert done.returncode == 1, done.stdout + done.stderr
     assert "1 of 1 sweep job(s) failed or were cancelled" in done.stderr
-    assert "FAILED" in done.stderr and "slurm-" in done.stderr
+    assert "Slurm job " in done.stderr and " failed; log " in done.stderr
+    assert "slurm-" in done.stderr and "ppo_CartPole-v1_seed0.log" in done.stderr
+
+
+def _tune_args(conf: Path, *extra: str) -> list[str]:
+    return [
+        "tune", "--algo", "ppo", "--env", "CartPole-v1", "--conf-file", str(conf),
+        "-n", "128", "--n-evaluations", "1", "--eval-episodes", "1", "--n-startup-trials", "1",
+        "--no-plots", "--seed", "0", "--executor", "slurm", "--slurm-time", "10", *extra,
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_tune_with_two_slurm_workers_on_a_journal_file(slurm: SlurmCluster, tmp_path: Path) -> None:
+    done = realzoo(
+        *_tune_args(_conf(tmp_path), "--n-trials", "4", "--n-workers", "2"),
+        cwd=tmp_path, env=slurm.env,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Submitted 2 worker job(s) as Slurm array" in done.stdout
+    (submission,) = (tmp_path / "logs").rglob("workers/slurm/*/submission.yml")
+    tasks = _read_yaml(submission)["tasks"]
+    assert isinstance(tasks, list) and len(tasks) == 2
+    array = str(_read_yaml(submission)["job_id"])
+    record = slurm.run("scontrol", "-o", "show", "job", array).stdout
+    assert record.count("JobState=COMPLETED") == 2, record
+    # both workers took trials from the one study in the journal file: 4 in all, not 8
+    import optuna
+
+    journal = next((tmp_path / "logs").rglob("study.log"))
+    storage = optuna.storages.JournalStorage(
+        optuna.storages.journal.JournalFileBackend(str(journal))
+    )
+    study = optuna.load_study(study_name="tune_CartPole-v1", storage=storage)
+    trials = study.get_trials(deepcopy=False)
+    assert len(trials) == 4
+    assert all(t.state.name == "COMPLETE" for t in trials)
+    assert len({t.user_attrs.get("pid") for t in trials}) == 2  # two worker processes
+    assert "Ran 4 trials" in done.stdout or "the study has 4" in done.stdout
+
+
+def test_tune_refuses_sqlite_on_slurm(slurm: SlurmCluster, tmp_path: Path) -> None:
+    done = realzoo(
+        *_tune_args(_conf(tmp_path), "--storage", f"sqlite:///{tmp_path}/s.db"),
+        cwd=tmp_path, env=slurm.env,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "SQLite is not safe for workers on several machines" in done.stderr
+    assert slurm.run("squeue", "-h").stdout.strip() == ""
+    assert not (tmp_path / "s.db").exists()

@@ -8,10 +8,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from rlzoo_real.cli import _slurm
 from rlzoo_real.cli._common import user_errors
 from rlzoo_real.cli._options import opt
 
 if TYPE_CHECKING:
+    from rlzoo_real.executors.slurm import SlurmOptions
     from rlzoo_real.tuning.study import TunePlan, TuneRequest, TuneResult
 
 __all__ = ["register", "run_study"]
@@ -256,6 +258,19 @@ def tune(
             "--verbose", help="0: only the start and the summary, 1: also a line per trial."
         ),
     ] = 1,
+    executor: _slurm.Executor = "local",
+    slurm_partition: _slurm.Partition = None,
+    slurm_time: _slurm.Time = "1:00:00",
+    slurm_stop_before: _slurm.StopBefore = 300,
+    slurm_cpus: _slurm.Cpus = 1,
+    slurm_mem: _slurm.Mem = None,
+    slurm_gpus: _slurm.Gpus = None,
+    slurm_parallel: _slurm.Parallel = None,
+    slurm_account: _slurm.Account = None,
+    slurm_qos: _slurm.Qos = None,
+    slurm_sbatch_arg: _slurm.SbatchArgs = None,
+    slurm_template: _slurm.Template = None,
+    wait: _slurm.Wait = True,
 ) -> None:
     """Search hyperparameters with Optuna; each trial is a short realzoo train run."""
     from rlzoo_real.tuning.study import TuneRequest
@@ -300,10 +315,25 @@ def tune(
         plots=plots,
         verbose=verbose,
     )
-    run_study(request)
+    slurm = _slurm.slurm_options(
+        executor,
+        partition=slurm_partition,
+        time=slurm_time,
+        stop_before=slurm_stop_before,
+        cpus=slurm_cpus,
+        mem=slurm_mem,
+        gpus=slurm_gpus,
+        parallel=slurm_parallel,
+        account=slurm_account,
+        qos=slurm_qos,
+        sbatch_args=slurm_sbatch_arg,
+        template=slurm_template,
+        wait=wait,
+    )
+    run_study(request, slurm=slurm)
 
 
-def run_study(request: TuneRequest) -> None:
+def run_study(request: TuneRequest, *, slurm: SlurmOptions | None = None) -> None:
     """Check, announce, run and report a study: ``realzoo tune`` and ``realzoo train -optimize``."""
     from rlzoo_real.errors import UserError
     from rlzoo_real.tuning.study import prepare_tune, run_tune
@@ -314,13 +344,22 @@ def run_study(request: TuneRequest) -> None:
             "which downloads the sampler's code from the internet when the study starts. Use "
             "tpe (the default), random, gp or cmaes."
         )
+    pool = None
+    if slurm is not None:  # workers as Slurm jobs: check before the study is touched
+        from rlzoo_real.executors.slurm import check_options
+        from rlzoo_real.executors.slurm_tune import check_storage, slurm_pool
+
+        check_options(slurm)
+        pool = slurm_pool(slurm)
     plan = prepare_tune(request)
+    if slurm is not None:
+        check_storage(plan.storage.kind, plan.storage.shown)
     for note in plan.notes:
         typer.echo(f"Note: {note}", err=True)
     _announce(plan)
     command = shlex.join(["realzoo", *sys.argv[1:]]) if sys.argv else "realzoo tune"
     echo = typer.echo if request.verbose > 0 else (lambda line: None)
-    result = run_tune(plan, command=command, echo=echo)
+    result = run_tune(plan, command=command, echo=echo, pool=pool)
     _report(result)
     if result.exit_code:
         raise typer.Exit(result.exit_code)

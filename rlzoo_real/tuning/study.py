@@ -226,7 +226,11 @@ def prepare_tune(request: TuneRequest) -> TunePlan:
 
 
 def run_tune(
-    plan: TunePlan, *, command: str = "", echo: Callable[[str], None] = print
+    plan: TunePlan,
+    *,
+    command: str = "",
+    echo: Callable[[str], None] = print,
+    pool: Callable[..., Any] | None = None,
 ) -> TuneResult:
     """Create or continue the study, run its trials, write the results.
 
@@ -234,6 +238,8 @@ def run_tune(
         plan: a checked request (:func:`prepare_tune`).
         command: the command line as typed, appended to ``command.txt``.
         echo: where progress lines go (one per finished trial).
+        pool: runs the workers instead of :func:`~rlzoo_real.executors.pool.run_pool`
+            (``--executor slurm``: :func:`~rlzoo_real.executors.slurm_tune.slurm_pool`).
     """
     import optuna
 
@@ -242,12 +248,18 @@ def run_tune(
     optuna.logging.set_verbosity(optuna.logging.ERROR)
     storage = open_storage(plan.storage)
     try:
-        return _run(plan, storage, command, echo)
+        return _run(plan, storage, command, echo, pool)
     finally:
         close_storage(storage)
 
 
-def _run(plan: TunePlan, storage: Any, command: str, echo: Callable[[str], None]) -> TuneResult:
+def _run(
+    plan: TunePlan,
+    storage: Any,
+    command: str,
+    echo: Callable[[str], None],
+    runner: Callable[..., Any] | None = None,
+) -> TuneResult:
     from rlzoo_real.executors.pool import run_pool
     from rlzoo_real.runs.folder import write_text_atomic, write_yaml_atomic
     from rlzoo_real.tuning.results import count_states, find_best, write_results
@@ -279,7 +291,10 @@ def _run(plan: TunePlan, storage: Any, command: str, echo: Callable[[str], None]
         folder.workers.mkdir(parents=True, exist_ok=True)
         claims.touch()
         try:
-            if request.n_workers == 1:
+            if runner is not None:
+                out = runner(config, request.n_workers, study=study, storage=storage, echo=echo)
+                stop_reason, exit_code, problems = out.stop_reason, out.exit_code, out.problems
+            elif request.n_workers == 1:
                 outcome = run_worker(config, 0, echo=echo, in_process=True)
                 stop_reason, exit_code = outcome.stop_reason, outcome.exit_code
             else:
