@@ -244,7 +244,7 @@ def sbatch_lines(
     ):
         if value:
             lines.append(f"--{flag}={value}")
-    lines.append("--requeue")
+    lines += ["--requeue", "--open-mode=append"]
     lines += list(options.sbatch_args)
     return [f"#SBATCH {line}" for line in lines]
 
