@@ -182,3 +182,49 @@ def test_postgresql_urls_that_cannot_work_say_which_part_is_wrong(tiny, cli, pos
         assert message in result.output
         assert "Traceback" not in result.output
     assert not tiny["logs"].exists()
+
+
+@pytest.mark.slow  # two searches and a validation against a real server (see the commit)
+def test_several_seeds_per_trial_and_a_validation_on_postgresql(tiny, postgres_url):
+    import csv
+
+    import numpy as np
+
+    from rlzoo_real.tuning.objectives import aggregate
+    from rlzoo_real.tuning.seeds import search_seed, validation_seeds
+
+    storage = ["--storage", postgres_url, "--study-name", "seeds"]
+    args = tune_args(tiny, *storage, "--n-trials", "2", "--n-seeds", "2", "--seed", "11")
+    made = realzoo(*args, "--n-workers", "2", "--pruner", "none", "--objective", "auc")
+    assert made.returncode == 0, made.stdout + made.stderr
+    assert "Objective: the mean over all evaluations" in made.stdout
+    assert "mean over 2 seeds" in made.stdout
+    trials = sorted(load_trials(postgres_url, "seeds"), key=lambda t: t.number)
+    assert [t.state.name for t in trials] == ["COMPLETE", "COMPLETE"]
+    folder = tiny["logs"] / "ppo" / "seeds"
+    rows = list(csv.DictReader((folder / "trials.csv").read_text().splitlines()))
+    for trial, row in zip(trials, rows, strict=True):
+        seeds = [search_seed(11, trial.number, i) for i in (0, 1)]
+        assert trial.user_attrs["seeds"] == seeds
+        per_seed = []
+        for run in map(Path, trial.user_attrs["seed_runs"]):
+            with np.load(run / "evaluations.npz") as data:
+                per_seed.append(float(data["results"].mean(axis=1).mean()))  # auc of each seed
+        assert trial.user_attrs["seed_values"] == pytest.approx(per_seed, abs=1e-4)
+        assert trial.value == pytest.approx(aggregate(per_seed, "mean"), abs=1e-4)
+        assert row["seeds"] == " ".join(map(str, seeds))
+        assert [float(v) for v in row["seed_values"].split()] == pytest.approx(per_seed, rel=1e-5)
+        assert float(row["value"]) == pytest.approx(trial.value, rel=1e-5)
+
+    # the winners validated later, from the PostgreSQL study, with fresh seeds
+    check = realzoo(*tune_args(tiny, *storage, "--n-trials", "0", "--validate-top", "2",
+                               "--validate-seeds", "1"))  # fmt: skip
+    assert check.returncode == 0, check.stdout + check.stderr
+    assert "Validated winner: trial" in check.stdout
+    rows = list(csv.DictReader((folder / "validation.csv").read_text().splitlines()))
+    assert {r["trial"] for r in rows} == {"0", "1"}
+    (fresh,) = validation_seeds(11, 0, 1)
+    assert fresh not in {s for t in trials for s in t.user_attrs["seeds"]}
+    assert all(r["search_seeds"] == "2" for r in rows)
+    assert len(list((folder / "validation" / "round_1").glob(f"trial_*/seed_{fresh}"))) == 2
+    assert (folder / "best.yml").read_text().startswith("# Validated winner of study seeds")
