@@ -10,7 +10,8 @@ import pytest
 
 from rlzoo_real.tuning.objectives import running_values
 from rlzoo_real.tuning.seeds import search_seed
-from tests.tune_helpers import TINY_PPO, load_trials, make_tiny, tune_args
+from tests.conftest import WAIT_S, wait_for
+from tests.tune_helpers import TINY_PPO, load_trials, make_tiny, realzoo, start_realzoo, tune_args
 
 
 @pytest.fixture
@@ -159,3 +160,64 @@ def test_a_seed_whose_worker_died_fails_its_trial(tmp_path):
     assert frozen.state.name == "FAIL"
     assert frozen.user_attrs["fail_reason"].startswith("seed 1 (seed 8) failed: its worker process")
     close_board(study, tmp_path, "s", "last", "mean")  # nothing left to do: no error
+
+
+def _both_seeds_training(folder: Path) -> tuple[int, int] | None:
+    """(trial number, pid of its seed 0's worker) once both seeds of a trial have evaluated."""
+    for board in (folder / "workers").glob("*.seeds.json"):
+        try:
+            state = json.loads(board.read_text())
+        except (OSError, ValueError):
+            return None
+        for key, entry in state.items():
+            if entry["status"] == ["running", "running"] and all(entry["values"]):
+                return int(key), int(entry["pids"][0][0])
+    return None
+
+
+@pytest.mark.slow  # three worker processes and a few seconds of training per seed
+def test_a_worker_killed_in_the_middle_of_a_seed(tiny, processes):
+    import os
+    import re
+    import signal
+
+    # long enough seeds (4 evaluations, some seconds each) to be killed in the middle
+    tiny["conf"].write_text(TINY_PPO.replace("n_timesteps: 512", "n_timesteps: 3000"))
+    folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
+    args = tune_args(tiny, "--n-trials", "4", "--n-seeds", "2", "--n-workers", "2", "--seed", "7")
+    args[args.index("--n-evaluations") + 1] = "4"
+    tune = start_realzoo(processes, *args, "--pruner", "none")
+    number, pid = wait_for(lambda: _both_seeds_training(folder), "two seeds training",
+                           process=tune, interval=0.1)  # fmt: skip
+    os.kill(pid, signal.SIGKILL)  # the worker running seed 0 (the one that asked for the trial)
+    out, err = tune.communicate(timeout=WAIT_S)
+    assert tune.returncode == 1, out + err  # the command says that something went wrong
+    assert "Traceback" not in out + err
+    # the pool saw its worker die; it names the signal, the worker's log, and sets the status
+    assert re.search(r"Worker \d died \(killed by SIGKILL\).*\. Log: .*_w\d\.log", out), out
+    assert re.search(rf"Problem: worker \d \(pid {pid}\) died, killed by SIGKILL", err), err
+    trials = {t.number: t for t in load_trials(folder)}
+    killed = trials[number]
+    assert killed.state.name == "FAIL"
+    # failed by whoever saw it first: the pool (with the signal), or the other seed's worker
+    # (with the seed), when it looked at the seed board
+    reason = killed.user_attrs["fail_reason"]
+    assert f"its worker process (pid {pid}" in reason and "died" in reason, reason
+    assert f"Trial {number} failed in" in out and reason.splitlines()[0] in out
+    # the study went on (the first trial whose two seeds ran at once is one of 0, 1, 2): the
+    # budget was spent, the trials after the killed one complete
+    assert sorted(trials) == [0, 1, 2, 3] and number < 3
+    assert all(t.state.name == "COMPLETE" for n, t in trials.items() if n != number)
+    assert f"pid {pid}" in (folder / "trials.csv").read_text()
+    # the other seed of the trial stopped when its partner's worker died, without an error
+    for log in (folder / "workers").glob("*_w*.log"):
+        assert "Traceback" not in log.read_text(), log.read_text()
+    board = json.loads(next((folder / "workers").glob("*.seeds.json")).read_text())
+    assert board[str(number)]["status"] in (["failed", "cancelled"], ["failed", "done"])
+
+    # continued: new trials, new seeds; none of the killed trial's seeds is used again
+    args[args.index("--n-trials") + 1] = "1"
+    again = realzoo(*args, "--n-workers", "1", "--pruner", "none")
+    assert again.returncode == 0, again.stdout + again.stderr
+    seeds = [s for t in load_trials(folder) for s in t.user_attrs["seeds"]]
+    assert len(seeds) == 10 == len(set(seeds))

@@ -165,9 +165,18 @@ class SeedBoard:
             entry["status"] = [_CANCELLED if s == _OPEN else s for s in entry["status"]]
 
     def stopping(self, number: int) -> bool:
-        """Whether the trial was pruned or one of its seeds failed (read without the lock)."""
+        """Whether the trial was pruned, one of its seeds failed, or the worker of one of its
+        seeds died (read without the lock; the next :meth:`take` records the death)."""
+        from rlzoo_real.runs.processes import process_is_alive
+
         entry = self.read().get(str(number))
-        return entry is None or entry["pruned_at"] is not None or _FAILED in entry["status"]
+        if entry is None or entry["pruned_at"] is not None or _FAILED in entry["status"]:
+            return True
+        for status, owner in zip(entry["status"], entry["pids"], strict=True):
+            pid, start = owner or (None, None)
+            if status == _RUNNING and isinstance(pid, int) and not process_is_alive(pid, start):
+                return True
+        return False
 
     def finish(
         self,
@@ -303,10 +312,16 @@ class _Adapter:
         self.stop = False
 
     def report(self, value: float, step: int) -> None:
+        import optuna
+
         steps, self.stop = self.board.record(self.job, value)
         storage = self.study._storage
-        for number, aggregate_value in steps:
-            storage.set_trial_intermediate_value(self.job.trial_id, number, aggregate_value)
+        try:
+            for number, aggregate_value in steps:
+                storage.set_trial_intermediate_value(self.job.trial_id, number, aggregate_value)
+        except optuna.exceptions.UpdateFinishedTrialError:
+            self.stop = True  # failed by another process (its seed 0's worker died): stop too
+            return
         if steps and not self.stop:
             frozen = storage.get_trial(self.job.trial_id)
             if self.study.pruner.prune(self.study, frozen):
