@@ -21,6 +21,12 @@ def tune(
     n_timesteps: int | None = None,
     log_folder: str | Path = "logs",
     hyperparams: Mapping[str, Any] | None = None,
+    n_seeds: int | None = None,
+    objective: str | None = None,
+    aggregate: str | None = None,
+    validate_top: int = 0,
+    validate_seeds: int = 5,
+    validate_timesteps: int | None = None,
     echo: Callable[[str], None] | None = None,
     **options: Any,
 ) -> Any:
@@ -29,20 +35,33 @@ def tune(
     Args:
         algo: algorithm name.
         env: gymnasium id.
-        n_trials: trials to run in this call.
+        n_trials: trials to run in this call (0 with ``validate_top``: validate only).
         n_timesteps: training steps of each trial (None: the entry's).
         log_folder: root of the log tree (the study goes to ``<log_folder>/<algo>/<study>/``).
         hyperparams: values fixed for every trial (not searched), as :func:`rlzoo_real.train`.
+        n_seeds: seeds each sampled configuration is trained with (``--n-seeds``; None: the
+            study's, or 1 for a new study).
+        objective: what a seed's evaluations come to: ``last``, ``best`` or ``auc`` (the mean
+            of all evaluations) (``--objective``; None: the study's, or ``last``).
+        aggregate: how the seeds' values make the trial's: ``mean``, ``median`` or ``iqm``
+            (``--aggregate``; None: the study's, or ``mean``).
+        validate_top: after the search, retrain the best ``validate_top`` configurations with
+            fresh seeds; ``best.yml`` becomes the validated winner (0: no validation).
+        validate_seeds: fresh seeds per validated configuration.
+        validate_timesteps: steps of each validation run (None: the study's).
         echo: receives one line per finished trial (None: quiet).
         **options: the other fields of :class:`rlzoo_real.tuning.study.TuneRequest`
             (``n_workers``, ``sampler``, ``pruner``, ``study_name``, ``storage``, ``seed`` ...).
 
     Returns:
         The study's :class:`~rlzoo_real.tuning.study.TuneResult` (``status``, ``best`` trial,
-        ``files`` written, ``problems``).
+        ``files`` written, ``problems``, and ``validation``, a
+        :class:`~rlzoo_real.tuning.validation.ValidationResult` when one ran).
 
     Raises:
-        UserError: anything wrong in the request, checked before the study starts.
+        UserError: anything wrong in the request, checked before the study starts (also a
+            study made with another ``n_seeds``, ``objective`` or ``aggregate``, or a
+            validation the study cannot give).
     """
     from rlzoo_real.tuning.study import TuneRequest, prepare_tune, run_tune
 
@@ -53,6 +72,12 @@ def tune(
         n_timesteps=n_timesteps,
         log_folder=str(log_folder),
         hyperparams=_words(hyperparams, "hyperparams"),
+        n_seeds=n_seeds,
+        objective=objective,
+        aggregate=aggregate,
+        validate_top=validate_top,
+        validate_seeds=validate_seeds,
+        validate_timesteps=validate_timesteps,
         **_checked(options, TuneRequest, "tune"),
     )
     plan = prepare_tune(request)
