@@ -62,8 +62,7 @@ def test_bad_seed_and_objective_options_are_refused_before_anything_is_written(
     tiny = make_tiny(tmp_path)
     result = cli(*tune_args(tiny, "--n-trials", "1"), *extra)
     assert result.exit_code == 2, result.output
-    assert message in result.output
-    assert "Traceback" not in result.output
+    assert_one_paragraph_error(result.output, message)
     assert not tiny["logs"].exists()
 
 
@@ -81,6 +80,31 @@ def test_a_study_cannot_be_continued_with_another_objective(tmp_path, cli):
     ]:
         result = cli(*tune_args(tiny, "--n-trials", "1"), *extra)
         assert result.exit_code == 2, result.output
-        assert message in result.output
-        assert "Traceback" not in result.output
+        assert_one_paragraph_error(result.output, message)
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+
+
+def assert_one_paragraph_error(output: str, message: str) -> None:
+    """The refusal is one paragraph that says what is wrong, and nothing else is printed."""
+    text = output.strip()
+    assert text.startswith("Error: ") and message in text, output
+    assert "\n\n" not in text and "Traceback" not in text, output
+
+
+def test_bad_options_on_an_existing_study_leave_it_byte_for_byte(tmp_path, cli):
+    tiny = make_tiny(tmp_path)
+    made = cli(*tune_args(tiny, "--n-trials", "1", "--n-seeds", "2", "--pruner", "none"))
+    assert made.exit_code == 0, made.output
+    folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert folder / "study.log" in before
+    for extra, message in [
+        (["--n-seeds", "0"], "--n-seeds must be at least 1, got 0"),
+        (["--objective", "median"], "Unknown objective 'median'"),
+        (["--aggregate", "max"], "Unknown aggregate 'max'"),
+        (["--n-trials", "0", "--validate-top", "2"], "holds only 1 complete trial"),
+    ]:
+        result = cli(*tune_args(tiny, "--n-trials", "1"), *extra)
+        assert result.exit_code == 2, result.output
+        assert_one_paragraph_error(result.output, message)
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
