@@ -7,7 +7,7 @@ import pytest
 
 from rlzoo_real.tuning.objectives import aggregate, bootstrap_ci, curve_value, running_values
 from rlzoo_real.tuning.seeds import search_seed, validation_seeds
-from tests.tune_helpers import make_tiny, tune_args
+from tests.tune_helpers import assert_one_paragraph_error, make_tiny, tune_args
 
 CURVE = [10.0, 30.0, 20.0]
 
@@ -82,13 +82,6 @@ def test_a_study_cannot_be_continued_with_another_objective(tmp_path, cli):
         assert result.exit_code == 2, result.output
         assert_one_paragraph_error(result.output, message)
     assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
-
-
-def assert_one_paragraph_error(output: str, message: str) -> None:
-    """The refusal is one paragraph that says what is wrong, and nothing else is printed."""
-    text = output.strip()
-    assert text.startswith("Error: ") and message in text, output
-    assert "\n\n" not in text and "Traceback" not in text, output
 
 
 def test_bad_options_on_an_existing_study_leave_it_byte_for_byte(tmp_path, cli):

@@ -3,33 +3,60 @@
 from __future__ import annotations
 
 import csv
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 from rlzoo_real.tuning.seeds import validation_seeds
-from tests.tune_helpers import load_trials, make_tiny, tune_args
+from tests.tune_helpers import assert_one_paragraph_error, load_trials, make_tiny, tune_args
+
+
+@dataclass
+class TinyStudy:
+    """A tiny PPO/CartPole study in a temporary log folder, driven through the CLI."""
+
+    tiny: dict[str, Path]
+    cli: Any
+
+    @property
+    def folder(self) -> Path:
+        return self.tiny["logs"] / "ppo" / "tune_CartPole-v1"
+
+    def tune(self, *extra: str) -> Any:
+        """``realzoo tune`` with ``extra``, which must succeed."""
+        result = self.cli(*tune_args(self.tiny, *extra))
+        assert result.exit_code == 0, result.output
+        return result
+
+    def refuse(self, message: str, *extra: str) -> None:
+        """``realzoo tune`` with ``extra`` is refused with ``message``, nothing on disk changed."""
+        before = _snapshot(self.tiny["logs"])
+        result = self.cli(*tune_args(self.tiny, *extra))
+        assert result.exit_code == 2, result.output
+        assert_one_paragraph_error(result.output, message)
+        assert _snapshot(self.tiny["logs"]) == before
 
 
 @pytest.fixture
-def tiny(tmp_path: Path) -> dict[str, Path]:
-    return make_tiny(tmp_path)
+def study(tmp_path: Path, cli: Any) -> TinyStudy:
+    return TinyStudy(make_tiny(tmp_path), cli)
 
 
 def _snapshot(folder: Path) -> dict[Path, bytes]:
     return {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
 
 
-def test_validation_of_an_existing_study_with_fresh_seeds(tiny, cli):
-    folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
-    made = cli(*tune_args(tiny, "--n-trials", "2", "--seed", "3", "--pruner", "none"))
-    assert made.exit_code == 0, made.output
+@pytest.mark.slow  # two validation rounds of runs as processes: ~40-90 s on 2 shared cores
+def test_validation_of_an_existing_study_with_fresh_seeds(study):
+    folder = study.folder
+    study.tune("--n-trials", "2", "--seed", "3", "--pruner", "none")
     search_seeds = {s for t in load_trials(folder) for s in t.user_attrs["seeds"]}
 
-    args = tune_args(tiny, "--n-trials", "0", "--validate-top", "2", "--validate-seeds", "2")
-    done = cli(*args, "--n-workers", "2")
-    assert done.exit_code == 0, done.output
+    done = study.tune("--n-trials", "0", "--validate-top", "2", "--validate-seeds", "2",
+                      "--n-workers", "2")  # fmt: skip
     assert "Validated winner: trial" in done.output
     rows = list(csv.DictReader((folder / "validation.csv").read_text().splitlines()))
     assert len(rows) == 2 and {r["trial"] for r in rows} == {"0", "1"}
@@ -66,34 +93,19 @@ def test_validation_of_an_existing_study_with_fresh_seeds(tiny, cli):
     assert (folder / "plots" / "validation.png").stat().st_size > 1000
 
     # a second validation takes the next fresh seeds, never the first round's
-    again = cli(*tune_args(tiny, "--n-trials", "0", "--validate-top", "1", "--validate-seeds", "1"))
-    assert again.exit_code == 0, again.output
+    study.tune("--n-trials", "0", "--validate-top", "1", "--validate-seeds", "1")
     assert list(
         (folder / "validation" / "round_2").glob(f"trial_*/seed_{validation_seeds(3, 2, 1)[0]}")
     )
 
 
-def test_validations_a_study_cannot_give_are_refused_and_leave_it_unchanged(tiny, cli):
-    folder = tiny["logs"] / "ppo" / "tune_CartPole-v1"
-    nothing = cli(*tune_args(tiny, "--n-trials", "0", "--validate-top", "1"))
-    assert nothing.exit_code == 2, nothing.output
-    assert "there is no study 'tune_CartPole-v1'" in nothing.output
-    assert not tiny["logs"].exists()
+def test_validations_a_study_cannot_give_are_refused_and_leave_it_unchanged(study):
+    study.refuse("there is no study 'tune_CartPole-v1'", "--n-trials", "0", "--validate-top", "1")
+    assert not study.tiny["logs"].exists()
 
-    empty = cli(*tune_args(tiny, "--n-trials", "0"))  # a study with no trial yet
-    assert empty.exit_code == 0, empty.output
-    before = _snapshot(folder)
-    refused = cli(*tune_args(tiny, "--n-trials", "0", "--validate-top", "1"))
-    assert refused.exit_code == 2, refused.output
-    assert "has no complete trial to validate" in refused.output
-    assert "Traceback" not in refused.output
-    assert _snapshot(folder) == before
+    study.tune("--n-trials", "0")  # a study with no trial yet
+    study.refuse("has no complete trial to validate", "--n-trials", "0", "--validate-top", "1")
 
-    one = cli(*tune_args(tiny, "--n-trials", "1", "--pruner", "none", "--no-plots"))
-    assert one.exit_code == 0, one.output
-    before = _snapshot(folder)
-    refused = cli(*tune_args(tiny, "--n-trials", "0", "--validate-top", "3"))
-    assert refused.exit_code == 2, refused.output
-    assert "holds only 1 complete trial; ask for at most 1" in refused.output
-    assert "Traceback" not in refused.output
-    assert _snapshot(folder) == before
+    study.tune("--n-trials", "1", "--pruner", "none", "--no-plots")
+    study.refuse("holds only 1 complete trial; ask for at most 1",
+                 "--n-trials", "0", "--validate-top", "3")  # fmt: skip

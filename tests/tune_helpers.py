@@ -149,3 +149,10 @@ def wait_for_running_trial(folder: Path, process: subprocess.Popen[str]) -> Any:
         return None
 
     return wait_for(running, f"a running trial in {folder}", process=process, interval=0.2)
+
+
+def assert_one_paragraph_error(output: str, message: str) -> None:
+    """The refusal is one paragraph that says what is wrong, and nothing else is printed."""
+    text = output.strip()
+    assert text.startswith("Error: ") and message in text, output
+    assert "\n\n" not in text and "Traceback" not in text, output
