@@ -149,9 +149,11 @@ def test_a_seed_whose_worker_died_fails_its_trial(tmp_path):
     job = board.post(trial.number, trial._trial_id, [7, 8, 9], [], ("last", "mean"))
     taken, _ = board.take()
     assert taken is not None and taken.index == 1  # the next open seed
+    assert not board.stopping(0)
     state = board.read()
     state["0"]["pids"][1] = [2**22 + 12345, None]  # a pid no process has: its worker died
     board.path.write_text(json.dumps(state))
+    assert board.stopping(0)  # the trial's other seeds stop at their next look at the board
     nothing, over = board.take()  # the next look at the board finds it, and cancels seed 2
     assert nothing is None and over == []
     over = board.finish(job, "done")

@@ -15,7 +15,8 @@ trial's last seed tells Optuna the result: the aggregate over seeds, or PRUNED, 
 with the first failed seed's reason (a failed seed cancels the others).
 
 A seed whose worker process died is found by the next worker that looks at the board
-(and by :func:`close_board` when the command ends) and fails its trial.
+(and by :func:`close_board` when the command ends) and fails its trial; the trial's
+other running seeds see it at their next look (:meth:`SeedBoard.stopping`) and stop.
 """
 
 from __future__ import annotations
