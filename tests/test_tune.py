@@ -52,7 +52,8 @@ def test_every_algorithm_has_a_space_whose_samples_make_valid_entries(algo_name)
     from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.config.spec import resolve_run_spec
     from rlzoo_real.config.tables import bundled_hyperparams_dir, load_table, parse_key_values
-    from rlzoo_real.tuning.spaces import default_space, overrides, resolve_values
+    from rlzoo_real.tuning.spaces import default_space
+    from rlzoo_real.tuning.values import overrides, resolve_values
 
     algo, env = get_algo(algo_name), ALGO_ENVS[algo_name]
     table = load_table(bundled_hyperparams_dir() / f"{algo_name}.yml")

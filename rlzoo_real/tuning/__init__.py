@@ -1,9 +1,11 @@
 """Hyperparameter search with Optuna (``realzoo tune``).
 
 - :mod:`~rlzoo_real.tuning.spaces`: search spaces and ``--search-space`` files.
+- :mod:`~rlzoo_real.tuning.values`: sampled values made into a trial's hyperparameters.
 - :mod:`~rlzoo_real.tuning.default_spaces`: the default space of every algorithm, as data.
 - :mod:`~rlzoo_real.tuning.samplers`: ``--sampler`` and ``--pruner``.
-- :mod:`~rlzoo_real.tuning.storage`: the study folder, storage URLs, trials of dead workers.
+- :mod:`~rlzoo_real.tuning.folder`: the study folder and its files.
+- :mod:`~rlzoo_real.tuning.storage`: storage URLs, trials of dead workers.
 - :mod:`~rlzoo_real.tuning.study`: checking a request, creating or continuing a study.
 - :mod:`~rlzoo_real.tuning.worker`: a worker; each trial is a short ``realzoo train`` run.
 - :mod:`~rlzoo_real.executors.pool`: ``--n-workers`` worker processes on one machine.

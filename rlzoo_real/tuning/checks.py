@@ -12,11 +12,12 @@ from typing import Any
 
 from rlzoo_real.algos.registry import AlgoSpec
 from rlzoo_real.errors import UserError, suggest
+from rlzoo_real.tuning.folder import StudyFolder
 from rlzoo_real.tuning.objectives import check_objective
 from rlzoo_real.tuning.samplers import PRUNERS, SAMPLERS
 from rlzoo_real.tuning.seeds import MAX_SEEDS
 from rlzoo_real.tuning.spaces import SearchSpace
-from rlzoo_real.tuning.storage import StorageSpec, StudyFolder
+from rlzoo_real.tuning.storage import StorageSpec
 
 #: a rlzoo_real.tuning.study.TuneRequest (not imported: study imports this module)
 TuneRequest = Any
@@ -269,7 +270,7 @@ def dry_check(space: SearchSpace, algo: AlgoSpec, env: str, base: dict[str, Any]
     """Resolve the space's corners against the base entry, so bad names fail before any trial."""
     from rlzoo_real.config.spec import resolve_run_spec
     from rlzoo_real.config.tables import parse_key_values
-    from rlzoo_real.tuning.spaces import overrides, resolve_values
+    from rlzoo_real.tuning.values import overrides, resolve_values
 
     for corner in (0, -1):
         values = {}

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from rlzoo_real.tuning.folder import StudyFolder
 from rlzoo_real.tuning.spaces import SearchSpace
-from rlzoo_real.tuning.storage import StudyFolder
 
 __all__ = [
     "PLOTS",
@@ -323,7 +323,8 @@ def trial_overrides(
             trial that never sampled its values.
     """
     from rlzoo_real.errors import UserError
-    from rlzoo_real.tuning.storage import close_storage, open_storage, parse_storage, study_folder
+    from rlzoo_real.tuning.folder import study_folder
+    from rlzoo_real.tuning.storage import close_storage, open_storage, parse_storage
 
     folder = study_folder(Path(log_folder), algo_folder, study_name)
     spec = parse_storage(storage, default_journal=folder.journal)

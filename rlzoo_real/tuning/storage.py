@@ -1,4 +1,6 @@
-"""Where a study lives: the study folder, storage URLs, and trials whose worker died.
+"""Where a study lives: storage URLs, and trials whose worker died.
+
+(Its files on disk: :mod:`~rlzoo_real.tuning.folder`.)
 
 ``--storage`` takes a journal file path (the default is ``study.log`` in the study
 folder: resumable with no server), ``sqlite:///file.db``, ``postgresql://`` and
@@ -34,7 +36,6 @@ from rlzoo_real.runs.processes import process_is_alive, process_start_time
 __all__ = [
     "SCHEMES",
     "StorageSpec",
-    "StudyFolder",
     "close_storage",
     "default_study_name",
     "fail_dead_trials",
@@ -42,87 +43,16 @@ __all__ = [
     "open_storage",
     "parse_storage",
     "process_identity",
-    "study_folder",
 ]
 
 #: URL schemes ``--storage`` accepts (a path without a scheme is a journal file).
 SCHEMES = ("sqlite", "postgresql", "mysql", "redis")
 _CONNECT_TIMEOUT_S = 10
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._\-]*")
-
-
-@dataclass(frozen=True)
-class StudyFolder:
-    """The files of one study: ``<log_folder>/<algo>/<study_name>/``.
-
-    Trials are ordinary run folders under ``trials/`` (``trials/<algo>/<env>_<N>``), so
-    ``realzoo runs -f <study>/trials`` and ``realzoo plot`` read them as they read any
-    log tree.
-    """
-
-    path: Path
-
-    @property
-    def journal(self) -> Path:
-        """The default storage: an Optuna journal file."""
-        return self.path / "study.log"
-
-    @property
-    def base_file(self) -> Path:
-        """``base.yml``: the entry every trial starts from (``--conf-file`` of the trials)."""
-        return self.path / "base.yml"
-
-    @property
-    def trials(self) -> Path:
-        """The log folder of the trials' runs."""
-        return self.path / "trials"
-
-    @property
-    def workers(self) -> Path:
-        """Output of worker processes, one file per worker."""
-        return self.path / "workers"
-
-    @property
-    def request_file(self) -> Path:
-        """``study.yml``: what was asked (algo, env, budget, space, storage), plain YAML."""
-        return self.path / "study.yml"
-
-    @property
-    def command_file(self) -> Path:
-        """Every command line that worked on this study, one per line."""
-        return self.path / "command.txt"
-
-    @property
-    def trials_csv(self) -> Path:
-        return self.path / "trials.csv"
-
-    @property
-    def best_file(self) -> Path:
-        """The best hyperparameters as an entry ``realzoo train --conf-file`` takes."""
-        return self.path / "best.yml"
-
-    @property
-    def plots(self) -> Path:
-        return self.path / "plots"
 
 
 def default_study_name(env_id: str) -> str:
     """The study name used without ``--study-name``: ``tune_<env>``."""
     return f"tune_{env_folder_name(env_id)}"
-
-
-def study_folder(log_folder: Path, algo: str, study_name: str) -> StudyFolder:
-    """The folder of ``study_name``; the name must be usable as a folder name.
-
-    Raises:
-        UserError: a name with characters other than letters, digits, ``.``, ``_``, ``-``.
-    """
-    if not _NAME.fullmatch(study_name):
-        raise UserError(
-            f"--study-name {study_name!r}: use letters, digits, '.', '_' and '-' only (it also "
-            "names the study folder), starting with a letter or digit."
-        )
-    return StudyFolder(log_folder / algo / study_name)
 
 
 @dataclass(frozen=True)

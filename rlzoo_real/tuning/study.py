@@ -37,9 +37,10 @@ from rlzoo_real.tuning.checks import (
     stored_settings,
     without_fixed,
 )
+from rlzoo_real.tuning.folder import StudyFolder
 from rlzoo_real.tuning.samplers import PRUNERS, SAMPLERS
 from rlzoo_real.tuning.spaces import SearchSpace
-from rlzoo_real.tuning.storage import StorageSpec, StudyFolder
+from rlzoo_real.tuning.storage import StorageSpec
 
 __all__ = [
     "PRUNERS",
@@ -149,8 +150,9 @@ def prepare_tune(request: TuneRequest) -> TunePlan:
             storage URL, an unreachable server, or a study of that name made for another
             algorithm, env or setting.
     """
+    from rlzoo_real.tuning.folder import study_folder
     from rlzoo_real.tuning.spaces import load_space
-    from rlzoo_real.tuning.storage import default_study_name, parse_storage, study_folder
+    from rlzoo_real.tuning.storage import default_study_name, parse_storage
 
     check_options(request)
     algo = get_algo(request.algo, backend=request.backend)

@@ -27,7 +27,8 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.tuning.storage import StorageSpec, StudyFolder
+from rlzoo_real.tuning.folder import StudyFolder
+from rlzoo_real.tuning.storage import StorageSpec
 
 __all__ = ["ValidationResult", "check_validation", "validate_study"]
 

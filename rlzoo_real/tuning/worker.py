@@ -283,7 +283,7 @@ class _Objective:
 
     def start(self, trial: Any) -> list[str]:
         """Record who runs ``trial`` and sample its values; returns them as ``-params`` words."""
-        from rlzoo_real.tuning.spaces import overrides, resolve_values
+        from rlzoo_real.tuning.values import overrides, resolve_values
 
         for key, value in self.identity.items():
             trial.set_user_attr(key, value)
