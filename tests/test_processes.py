@@ -77,3 +77,30 @@ def test_python_dash_m_and_console_script_agree(tmp_path):
         subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True).stdout
         == out
     )
+
+
+def test_a_stop_request_takes_the_first_reason_and_a_second_signal_stops_at_once(capsys):
+    """One stop request for a training run and a tuning worker: only the notice differs."""
+    import os
+    import time
+
+    from rlzoo_real.train.stopping import StopRequest
+
+    before = signal.getsignal(signal.SIGTERM)
+    with StopRequest(notice="{signal} received: no new trial starts.") as stop:
+        assert not stop.requested
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested and (stop.reason, stop.exit_code) == ("SIGTERM", 143)
+        stop.request("realzoo tune (the parent process) is gone", 1)  # the first reason stays
+        assert (stop.reason, stop.exit_code) == ("SIGTERM", 143)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert capsys.readouterr().err == "SIGTERM received: no new trial starts.\n"
+
+    with StopRequest() as stop:
+        stop.request("asked", 5)  # nothing asked before: this one counts
+        assert (stop.reason, stop.exit_code) == ("asked", 5)
+    with StopRequest(time_limit_hours=1e-9) as stop:
+        time.sleep(0.01)  # past the deadline (3.6 microseconds)
+        assert stop.requested and (stop.reason, stop.exit_code) == ("time limit", 75)

@@ -20,17 +20,15 @@ import json
 import math
 import os
 import shlex
-import signal
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any, NoReturn
 
 from rlzoo_real.errors import UserError
+from rlzoo_real.train.stopping import StopRequest
 
 __all__ = ["TrialFailed", "WorkerOutcome", "claim_trial", "main", "run_worker"]
 
@@ -48,37 +46,6 @@ class WorkerOutcome:
     exit_code: int
     stop_reason: str | None
     trials: int
-
-
-class _Stop:
-    """SIGINT/SIGTERM between trials: start no new trial (a second signal: at once)."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-        self.exit_code = 0
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _Stop:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self.reason is not None:
-            raise KeyboardInterrupt
-        self.set(name, 128 + signum)
-        print(f"{name} received: no new trial starts.", file=sys.stderr, flush=True)
-
-    def set(self, reason: str, exit_code: int) -> None:
-        if self.reason is None:
-            self.reason, self.exit_code = reason, exit_code
 
 
 def claim_trial(path: str, n_trials: int | None, study: Any, max_total: int | None) -> bool:
@@ -166,7 +133,7 @@ def run_worker(
     import rlzoo_real.train.request  # noqa: F401
     import rlzoo_real.tuning.pruning  # noqa: F401
 
-    stop = _Stop()
+    stop = StopRequest(notice="{signal} received: no new trial starts.")
     objective = _Objective(config, algo, space, stop)
 
     def report(study: Any, trial: Any) -> None:
@@ -181,7 +148,7 @@ def run_worker(
                 if deadline is not None and time.time() >= deadline:
                     break
                 if not in_process and os.getppid() != parent:
-                    stop.set("realzoo tune (the parent process) is gone", 1)
+                    stop.request("realzoo tune (the parent process) is gone", 1)
                     break
                 if int(config.get("n_seeds", 1)) > 1:
                     ran += _run_seeds(config, study, storage, objective, in_process, parent, say)
@@ -199,7 +166,7 @@ def run_worker(
                     gc_after_trial=True,
                 )
         except KeyboardInterrupt:
-            stop.set("second signal", stop.exit_code or 130)
+            stop.request("second signal", stop.exit_code or 130)
     return WorkerOutcome(stop.exit_code, stop.reason, ran)
 
 
@@ -221,7 +188,7 @@ def _run_seeds(
 
     def keep_going() -> bool:
         if not in_process and os.getppid() != parent:
-            stop.set("realzoo tune (the parent process) is gone", 1)
+            stop.request("realzoo tune (the parent process) is gone", 1)
         return stop.reason is None
 
     def take_trial() -> bool:
@@ -272,7 +239,7 @@ class _Closer:
 class _Objective:
     """One trial: sample, train, report; failures become a reason, not a crash."""
 
-    def __init__(self, config: dict[str, Any], algo: Any, space: Any, stop: _Stop) -> None:
+    def __init__(self, config: dict[str, Any], algo: Any, space: Any, stop: StopRequest) -> None:
         from rlzoo_real.tuning.storage import process_identity
 
         self.config = config
@@ -403,9 +370,9 @@ class _Objective:
             traceback.print_exc()
             return "failed", text, reporter.values, None
         if result.status == "stopped":
-            self.stop.set(result.stop_reason or "stopped", result.exit_code or 130)
+            self.stop.request(result.stop_reason or "stopped", result.exit_code or 130)
         elif result.stop_reason is not None:  # a signal as it ended: it counts, no new one starts
-            self.stop.set(result.stop_reason, 143 if result.stop_reason == "SIGTERM" else 130)
+            self.stop.request(result.stop_reason, 143 if result.stop_reason == "SIGTERM" else 130)
         if result.status == "stopped" or (reporter.interrupted and self.stop.reason is not None):
             reason = result.stop_reason or self.stop.reason
             return "failed", f"interrupted ({reason}) at step {result.num_timesteps}", [], result
