@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 from rlzoo_real.algos.registry import get_algo
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs.folder import RunFolder, env_folder_name, find_run_folders
+from rlzoo_real.train.argv import train_argv
 
 if TYPE_CHECKING:
     from rlzoo_real.train.request import TrainArgs
@@ -51,7 +52,6 @@ __all__ = [
     "make_jobs",
     "parse_seeds",
     "run_sweep",
-    "train_argv",
 ]
 
 #: Fields of ``args.yml`` that must match for a finished run to count as a sweep job.
@@ -220,64 +220,6 @@ def make_jobs(
             seen.add(job.match_key())
             jobs.append(job)
     return jobs
-
-
-#: ``realzoo train`` flags for the fields of :class:`~rlzoo_real.train.request.TrainArgs` a
-#: sweep passes on; any other field set to a non-default value is refused.
-_FLAGS = {
-    "log_folder": "-f",
-    "n_timesteps": "-n",
-    "eval_freq": "--eval-freq",
-    "eval_episodes": "--eval-episodes",
-    "n_eval_envs": "--n-eval-envs",
-    "save_freq": "--save-freq",
-    "keep_checkpoints": "--keep-checkpoints",
-    "seed": "--seed",
-    "conf_file": "--conf-file",
-    "vec_env": "--vec-env",
-    "device": "--device",
-    "num_threads": "--num-threads",
-    "trained_agent": "-i",
-    "verbose": "--verbose",
-    "hyperparams": "-params",
-    "env_kwargs": "--env-kwargs",
-    "eval_env_kwargs": "--eval-env-kwargs",
-    "gym_packages": "--gym-packages",
-    "backend": "--backend",
-    "preset": "--preset",
-    "updates_between_episodes": "--updates-between-episodes",  # a switch: no value
-}
-
-
-def train_argv(args: TrainArgs) -> list[str]:
-    """The ``realzoo train`` arguments that reproduce ``args`` (defaults left out).
-
-    Raises:
-        UserError: when ``args`` sets an option a sweep does not pass on.
-    """
-    from rlzoo_real.train.request import TrainArgs
-
-    defaults = TrainArgs(algo=args.algo, env=args.env)
-    argv = ["train", "--algo", args.algo, "--env", args.env]
-    unsupported = []
-    for item in dataclasses.fields(TrainArgs):
-        name = item.name
-        value = getattr(args, name)
-        if name in ("algo", "env") or (value == getattr(defaults, name) and name != "seed"):
-            continue
-        flag = _FLAGS.get(name)
-        if flag is None:
-            unsupported.append(name)
-        elif isinstance(value, bool):
-            argv += [flag] if value else []
-        elif isinstance(value, list):
-            for word in value:
-                argv += [flag, str(word)]
-        elif value is not None:
-            argv += [flag, str(value)]
-    if unsupported:
-        raise UserError(f"A sweep does not pass on {', '.join(unsupported)}.")
-    return argv
 
 
 @dataclass(frozen=True)

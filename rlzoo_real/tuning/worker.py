@@ -19,7 +19,6 @@ import contextlib
 import json
 import math
 import os
-import shlex
 import sys
 import time
 import traceback
@@ -317,6 +316,7 @@ class _Objective:
             evaluation), failed or cancelled (reason: why); the result is None when training
             raised.
         """
+        from rlzoo_real.train.argv import train_command
         from rlzoo_real.train.request import TrainArgs
         from rlzoo_real.train.run import train
         from rlzoo_real.tuning.pruning import TrialDiverged, TrialReporter
@@ -353,7 +353,7 @@ class _Objective:
         reporter = TrialReporter(trial, n_timesteps, should_stop)
         try:
             result = train(
-                args, command=_train_command(args), on_start=on_start, extra_callbacks=[reporter]
+                args, command=train_command(args), on_start=on_start, extra_callbacks=[reporter]
             )
         except TrialDiverged as exc:
             return "failed", f"diverged: {exc}", reporter.values, None
@@ -418,37 +418,6 @@ class _RunningObjective:
 
     def should_prune(self) -> bool:
         return bool(self.trial.should_prune())
-
-
-def _train_command(args: Any) -> str:
-    """The ``realzoo train`` command that repeats this trial's run (for its command.txt)."""
-    words = [
-        "realzoo",
-        "train",
-        "--algo",
-        args.algo,
-        "--env",
-        args.env,
-        "-f",
-        args.log_folder,
-        "--conf-file",
-        str(args.conf_file),
-        "--eval-freq",
-        str(args.eval_freq),
-        "--eval-episodes",
-        str(args.eval_episodes),
-        "--n-eval-envs",
-        str(args.n_eval_envs),
-        "--save-freq",
-        "-1",
-        "--seed",
-        str(args.seed),
-    ]
-    if args.hyperparams:
-        words += ["-params", *args.hyperparams]
-    if args.env_kwargs:
-        words += ["--env-kwargs", *args.env_kwargs]
-    return shlex.join(words)
 
 
 def main(argv: list[str] | None = None) -> None:
