@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from rlzoo_real.cli._options import opt
+
 if TYPE_CHECKING:
     from rlzoo_real.plotting.views import Selection
 
@@ -143,7 +145,7 @@ Data = Annotated[
         help="Redraw from the .npz a previous call saved in its output folder, reading no log.",
     ),
 ]
-Reps = Annotated[int, typer.Option("--reps", help="Bootstrap resamples.", rich_help_panel=_BOOT)]
+Reps = Annotated[int, opt("reps", panel=_BOOT)]
 Ci = Annotated[
     float,
     typer.Option("--ci", "-ci", "--ci-size", help="Interval coverage.", rich_help_panel=_BOOT),
