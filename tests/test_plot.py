@@ -345,7 +345,7 @@ def test_empty_and_truncated_monitor_files(tmp_path):
     assert "left out 1 run(s): ppo/CartPole-v1_1 (0.monitor.csv: empty file" in result.output
     assert "truncated last line left out" in result.output
     assert_png(out / "train_curves.png")
-    from rlzoo_real.plotting.data import read_monitor
+    from rlzoo_real.plotting.logs import read_monitor
 
     log, _ = read_monitor(cut)
     first = len(text.strip().splitlines()) - 2  # episodes below the two header lines

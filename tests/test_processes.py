@@ -77,3 +77,87 @@ def test_python_dash_m_and_console_script_agree(tmp_path):
         subprocess.run([str(script), "--help"], capture_output=True, text=True, check=True).stdout
         == out
     )
+
+
+def test_a_stop_request_takes_the_first_reason_and_a_second_signal_stops_at_once(capsys):
+    """One stop request for a training run and a tuning worker: only the notice differs."""
+    import os
+    import time
+
+    from rlzoo_real.train.stopping import StopRequest
+
+    before = signal.getsignal(signal.SIGTERM)
+    with StopRequest(notice="{signal} received: no new trial starts.") as stop:
+        assert not stop.requested
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert stop.requested and (stop.reason, stop.exit_code) == ("SIGTERM", 143)
+        stop.request("realzoo tune (the parent process) is gone", 1)  # the first reason stays
+        assert (stop.reason, stop.exit_code) == ("SIGTERM", 143)
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)
+    assert signal.getsignal(signal.SIGTERM) is before
+    assert capsys.readouterr().err == "SIGTERM received: no new trial starts.\n"
+
+    with StopRequest() as stop:
+        stop.request("asked", 5)  # nothing asked before: this one counts
+        assert (stop.reason, stop.exit_code) == ("asked", 5)
+    with StopRequest(time_limit_hours=1e-9) as stop:
+        time.sleep(0.01)  # past the deadline (3.6 microseconds)
+        assert stop.requested and (stop.reason, stop.exit_code) == ("time limit", 75)
+
+
+_COUNTS_SIGNALS = """
+import os, signal, sys, time
+print("threads", os.environ.get("OMP_NUM_THREADS"), sys.stdin.read().strip(), flush=True)
+got = []
+def on(signum, frame):
+    got.append(signum)
+    print("got", signal.Signals(signum).name, flush=True)
+    if len(got) == 2:
+        sys.exit(128 + signum)
+signal.signal(signal.SIGINT, on)
+signal.signal(signal.SIGTERM, on)
+print("ready", flush=True)
+while True:
+    time.sleep(0.05)
+"""
+
+
+def test_child_processes_pass_each_signal_on_and_report_exits(tmp_path, monkeypatch):
+    """The core of sweeps and tuning workers: own sessions, logs, signals passed on, exits."""
+    import os
+    import time
+
+    from rlzoo_real.executors.pool import ChildProcesses
+
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    first: list[int] = []
+    before = signal.getsignal(signal.SIGINT)
+    with ChildProcesses(threads=1, on_signal=first.append) as children:
+        children.spawn([sys.executable, "-c", "import sys; sys.exit(3)"], tmp_path / "quick.log")
+        for i in range(2):
+            children.spawn(
+                [sys.executable, "-c", _COUNTS_SIGNALS],
+                tmp_path / f"w{i}.log",
+                tag=i,
+                stdin=f"payload {i}".encode(),
+                header="=== start\n",
+            )
+        logs = [tmp_path / "w0.log", tmp_path / "w1.log"]
+        wait_for(lambda: all("ready" in p.read_text() for p in logs), "both children ready")
+        assert all(os.getpgid(c.pid) == c.pid for c in children.running)  # own sessions
+        os.kill(os.getpid(), signal.SIGINT)
+        wait_for(lambda: all("got SIGINT" in p.read_text() for p in logs), "the first signal")
+        os.kill(os.getpid(), signal.SIGTERM)
+        deadline = time.monotonic() + WAIT_S
+        ended: dict[object, int] = {}
+        while children.running and time.monotonic() < deadline:
+            ended.update((child.tag, code) for child, code in children.reap())
+            time.sleep(0.05)
+    assert ended == {None: 3, 0: 143, 1: 143}
+    assert children.signals == [signal.SIGINT, signal.SIGTERM] and first == [signal.SIGINT]
+    for i, path in enumerate(logs):
+        lines = path.read_text().splitlines()
+        assert lines[:2] == ["=== start", f"threads 1 payload {i}"]
+        assert lines[-2:] == ["got SIGINT", "got SIGTERM"]  # each signal once, in order
+    assert signal.getsignal(signal.SIGINT) is before

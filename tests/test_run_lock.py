@@ -220,7 +220,8 @@ def test_a_killed_writer_frees_the_run_at_once(slow_conf, tmp_path, processes):
 
 @pytest.mark.slow
 def test_a_sweep_leaves_a_job_that_another_process_trains_alone(slow_conf, tmp_path, processes):
-    from rlzoo_real.executors.sweep import make_jobs, train_argv
+    from rlzoo_real.executors.sweep import make_jobs
+    from rlzoo_real.train.argv import train_argv
     from rlzoo_real.train.request import TrainArgs
 
     logs = tmp_path / "logs"

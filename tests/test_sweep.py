@@ -8,8 +8,9 @@ import pytest
 import yaml
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.executors.sweep import expand_grid, make_jobs, parse_seeds, train_argv
+from rlzoo_real.executors.sweep import expand_grid, make_jobs, parse_seeds
 from rlzoo_real.runs.folder import find_run_folders, read_run_args, read_run_manifest
+from rlzoo_real.train.argv import train_argv
 from rlzoo_real.train.request import TrainArgs
 from tests.conftest import WAIT_S, wait_for
 

@@ -39,32 +39,9 @@ from stable_baselines3.common.base_class import BaseAlgorithm
 from stable_baselines3.common.policies import BasePolicy
 
 from rlzoo_real.algos.joints import MADE_FOR, JointLayout, check_probe, joint_layout
+from rlzoo_real.algos.oscillators import oscillator_torques, search_space, unit_to_params
 
 __all__ = ["MADE_FOR", "JointLayout", "OpenLoop", "OscillatorPolicy", "check_probe", "joint_layout"]
-
-
-def _oscillator_torques(
-    obs: np.ndarray,
-    theta: np.ndarray,
-    params: Mapping[str, np.ndarray],
-    *,
-    kp: float,
-    kd: float,
-    layout: JointLayout,
-    action_low: np.ndarray,
-    action_high: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
-    """Torques for observations ``obs`` (n_envs, obs_dim) at phases ``theta`` (n_envs, n_joints).
-
-    Returns:
-        The clipped torques and the phases one step later.
-    """
-    angle = theta + params["phase"]
-    desired = params["amplitude"] * np.sin(angle) + params["offset"]
-    q, dq = obs[:, layout.q_index], obs[:, layout.qd_index]
-    torques = np.clip(kp * (desired - q) - kd * dq, action_low, action_high)
-    omega = np.where(np.sin(angle) > 0, params["omega_swing"], params["omega_stance"])
-    return torques.astype(np.float32), theta + layout.dt * omega
 
 
 @contextlib.contextmanager
@@ -176,7 +153,7 @@ class OscillatorPolicy(BasePolicy):
         if episode_start is not None:
             theta[np.asarray(episode_start, dtype=bool).reshape(-1)] = 0.0
         assert isinstance(self.action_space, spaces.Box)
-        torques, theta = _oscillator_torques(
+        torques, theta = oscillator_torques(
             obs,
             theta,
             self.oscillator_params(),
@@ -319,50 +296,24 @@ class OpenLoop(BaseAlgorithm):
     # -- the search -------------------------------------------------------------------------
 
     def _distributions(self) -> dict[str, Any]:
-        from optuna.distributions import FloatDistribution
-
-        unit = FloatDistribution(0.0, 1.0)
-        n = int(self.policy.amplitude.shape[0])
-        # Phases are relative to the first joint's: shifting all of them only moves the start.
-        names = [f"amplitude_{i}" for i in range(n)] + [f"phase_{i}" for i in range(1, n)]
-        if self.offset_scale > 0:
-            names += [f"offset_{i}" for i in range(n)]
-        names += ["frequency_swing", "frequency_stance"] if self.swing_stance else ["frequency"]
-        return {name: unit for name in names}
+        return search_space(
+            int(self.policy.amplitude.shape[0]),
+            offsets=self.offset_scale > 0,
+            swing_stance=self.swing_stance,
+        )
 
     def candidate(self, unit: Mapping[str, float]) -> dict[str, np.ndarray]:
-        """Oscillator parameters from a point of the unit cube the search samples.
-
-        Amplitudes run from 0 to ``amplitude_scale`` times half the joint's range, phases
-        over a full turn (the first joint's is 0), offsets ``offset_scale`` times half the
-        range around the joint's rest position (within its range), frequencies from
-        ``min_frequency`` to ``max_frequency``.
-        """
-        layout = self.policy.layout()
-        n = layout.q_index.size
-        half = (layout.high - layout.low) / 2
-
-        def values(prefix: str) -> np.ndarray:
-            return np.array([unit.get(f"{prefix}_{i}", 0.0) for i in range(n)], dtype=float)
-
-        offset = layout.rest.copy()
-        if self.offset_scale > 0:
-            offset += (2 * values("offset") - 1) * self.offset_scale * half
-            offset = np.clip(offset, layout.low, layout.high)
-        span = self.max_frequency - self.min_frequency
-
-        def omega(u: float) -> np.ndarray:
-            return np.array(2 * math.pi * (self.min_frequency + u * span))
-
-        swing = unit["frequency_swing"] if self.swing_stance else unit["frequency"]
-        stance = unit["frequency_stance"] if self.swing_stance else unit["frequency"]
-        return {
-            "amplitude": values("amplitude") * self.amplitude_scale * half,
-            "phase": values("phase") * 2 * math.pi,
-            "offset": offset,
-            "omega_swing": omega(swing),
-            "omega_stance": omega(stance),
-        }
+        """Oscillator parameters from a point of the unit cube the search samples
+        (:func:`~rlzoo_real.algos.oscillators.unit_to_params` with this model's ranges)."""
+        return unit_to_params(
+            unit,
+            self.policy.layout(),
+            amplitude_scale=self.amplitude_scale,
+            offset_scale=self.offset_scale,
+            min_frequency=self.min_frequency,
+            max_frequency=self.max_frequency,
+            swing_stance=self.swing_stance,
+        )
 
     def _get_study(self) -> Any:
         import optuna
@@ -459,7 +410,7 @@ class OpenLoop(BaseAlgorithm):
             for _ in range(self.n_steps):
                 obs = np.asarray(self._last_obs, dtype=np.float64).reshape(self.n_envs, -1)
                 assert self.env_theta is not None and self.env_returns is not None
-                actions, self.env_theta = _oscillator_torques(
+                actions, self.env_theta = oscillator_torques(
                     obs,
                     self.env_theta,
                     self.env_params,

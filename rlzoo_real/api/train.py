@@ -191,7 +191,7 @@ def announce(prepared: Prepared, run: RunFolder) -> None:
 
 def to_result(result: TrainResult) -> TrainingResult:
     """The API's record of a finished or stopped session."""
-    from rlzoo_real.plotting.data import read_evaluations
+    from rlzoo_real.plotting.logs import read_evaluations
     from rlzoo_real.runs.folder import read_plain_yaml
 
     run = result.run

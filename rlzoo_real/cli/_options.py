@@ -1,4 +1,4 @@
-"""Options that several commands share (train, tune, sweep), declared once.
+"""Options that several commands share (train, tune, sweep, benchmark, plot), declared once.
 
 ``opt("env_kwargs", panel=...)`` gives the ``typer.Option`` with the shared flags, metavar
 and help; a command passes its own ``help`` where the option means something more
@@ -66,6 +66,8 @@ _SHARED: dict[str, tuple[tuple[str, ...], str | None, str]] = {
     ),
     "eval_episodes": (("--eval-episodes",), None, "Episodes per evaluation."),
     "n_eval_envs": (("--n-eval-envs",), None, "Envs used for evaluation."),
+    "n_workers": (("--n-workers",), None, "Training processes at once."),
+    "reps": (("--reps",), None, "Bootstrap resamples."),
     "updates_between_episodes": (
         ("--updates-between-episodes",),
         None,

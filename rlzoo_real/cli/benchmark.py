@@ -61,7 +61,7 @@ def benchmark(
     eval_episodes: Annotated[
         int, typer.Option("--eval-episodes", help="Deterministic episodes per evaluation.")
     ] = 10,
-    n_workers: Annotated[int, typer.Option("--n-workers", help="Training processes at once.")] = 1,
+    n_workers: Annotated[int, opt("n_workers")] = 1,
     executor: Annotated[
         str, typer.Option("--executor", help="Where the runs go: local (processes here).")
     ] = "local",
@@ -81,9 +81,7 @@ def benchmark(
     fmt: Annotated[
         str, typer.Option("--format", help="Figures: png, pdf or svg.", rich_help_panel=_REPORT)
     ] = "png",
-    reps: Annotated[
-        int, typer.Option("--reps", help="Bootstrap resamples.", rich_help_panel=_REPORT)
-    ] = 2000,
+    reps: Annotated[int, opt("reps", panel=_REPORT)] = 2000,
     ci: Annotated[
         float, typer.Option("--ci", help="Interval coverage.", rich_help_panel=_REPORT)
     ] = 0.95,

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from rlzoo_real.cli._common import user_errors
-from rlzoo_real.cli.enjoy import (
+from rlzoo_real.cli._replay_options import (
     Algo,
     AllowImport,
     Backend,

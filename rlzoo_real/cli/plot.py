@@ -8,9 +8,32 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from rlzoo_real.cli._common import user_errors
+from rlzoo_real.cli._plot_options import (
+    Algos,
+    Backend,
+    Ci,
+    Data,
+    Engine,
+    Envs,
+    Format,
+    GroupBy,
+    Key,
+    Labels,
+    LogFolders,
+    MaxSteps,
+    MinSteps,
+    Normalize,
+    Output,
+    PerRun,
+    References,
+    Reps,
+    Seed,
+    Window,
+    selection,
+)
 
 if TYPE_CHECKING:
-    from rlzoo_real.plotting.views import Bootstrap, Selection, ViewOutput
+    from rlzoo_real.plotting.views import Bootstrap, ViewOutput
 
 __all__ = ["plot_app", "register"]
 
@@ -20,189 +43,6 @@ plot_app = typer.Typer(
     no_args_is_help=True,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-
-_BOOT = "Confidence intervals"
-_SEL = "Which runs"
-
-LogFolders = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--log-folder",
-        "-f",
-        "--exp-folders",
-        "--exp-folder",
-        metavar="DIR ...",
-        help="Roots of log trees (default: logs); several to compare them: -f a b.",
-        rich_help_panel=_SEL,
-    ),
-]
-Algos = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--algos",
-        "-a",
-        "--algo",
-        metavar="ALGO ...",
-        help="Algorithms (default: all; any case, as the RL Zoo's A2C).",
-        rich_help_panel=_SEL,
-    ),
-]
-Backend = Annotated[
-    str | None,
-    typer.Option(
-        "--backend",
-        help="Runs trained with this --backend: sb3 (PyTorch) or sbx (JAX; --algos sac "
-        "--backend sbx selects <log-folder>/sac_sbx/). Default: every backend.",
-        show_default=False,
-        rich_help_panel=_SEL,
-    ),
-]
-Envs = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--envs",
-        "-e",
-        "--env",
-        "--keep-envs",
-        metavar="ENV ...",
-        help="Env ids (default: all); without the version suffix (CartPole), every version.",
-        rich_help_panel=_SEL,
-    ),
-]
-Labels = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--labels",
-        "-l",
-        metavar="LABEL ...",
-        help="One label per -f folder, put before the algorithm (default: the folder names).",
-        rich_help_panel=_SEL,
-    ),
-]
-Key = Annotated[
-    str,
-    typer.Option(
-        "--key",
-        "-k",
-        help="Array of evaluations.npz to use: results (the returns; the only one realzoo reads).",
-        rich_help_panel=_SEL,
-    ),
-]
-GroupBy = Annotated[
-    str,
-    typer.Option(
-        "--group-by",
-        help="config: runs of an algorithm with other -params/--env-kwargs/--conf-file get "
-        "their own label; algo: one label per algorithm.",
-        rich_help_panel=_SEL,
-    ),
-]
-MinSteps = Annotated[
-    int,
-    typer.Option(
-        "--min-timesteps",
-        "-min",
-        help="Leave out runs whose last evaluation is before this step.",
-        rich_help_panel=_SEL,
-    ),
-]
-MaxSteps = Annotated[
-    int | None,
-    typer.Option(
-        "--max-timesteps", "-max", help="Ignore data after this step.", rich_help_panel=_SEL
-    ),
-]
-Output = Annotated[
-    str, typer.Option("--output", "-o", help="Folder for the figures, tables and data files.")
-]
-Format = Annotated[str, typer.Option("--format", help="Figure format: png, pdf or svg.")]
-Data = Annotated[
-    str | None,
-    typer.Option(
-        "--data",
-        "-i",
-        "--input",
-        help="Redraw from the .npz a previous call saved in its output folder, reading no log.",
-    ),
-]
-Reps = Annotated[int, typer.Option("--reps", help="Bootstrap resamples.", rich_help_panel=_BOOT)]
-Ci = Annotated[
-    float,
-    typer.Option("--ci", "-ci", "--ci-size", help="Interval coverage.", rich_help_panel=_BOOT),
-]
-Seed = Annotated[
-    int,
-    typer.Option(
-        "--seed", help="Seed of the bootstrap: same seed, same intervals.", rich_help_panel=_BOOT
-    ),
-]
-PerRun = Annotated[bool, typer.Option("--per-run", help="One line per run instead of the mean.")]
-References = Annotated[
-    str | None,
-    typer.Option(
-        "--references",
-        help="YAML file of reference returns per env, added to the built-in table: "
-        "'MyEnv-v0: {random: -50, expert: 120}'.",
-    ),
-]
-Normalize = Annotated[
-    str,
-    typer.Option(
-        "--normalize",
-        help="reference: (return - random) / (expert - random) per env; none: raw returns.",
-    ),
-]
-Engine = Annotated[
-    str,
-    typer.Option(
-        "--bootstrap",
-        help="fast: vectorized, the same draws as rliable; rliable: rliable's own (slow) code.",
-        rich_help_panel=_BOOT,
-    ),
-]
-Window = Annotated[
-    int,
-    typer.Option(
-        "--window",
-        "-w",
-        "--episode-window",
-        help="Episodes in the moving average of training returns.",
-    ),
-]
-
-
-def _selection(
-    log_folder: list[str] | None,
-    algos: list[str] | None,
-    envs: list[str] | None,
-    group_by: str = "config",
-    min_timesteps: int = 0,
-    max_timesteps: int | None = None,
-    labels: list[str] | None = None,
-    key: str = "results",
-    backend: str | None = None,
-) -> Selection:
-    from rlzoo_real.errors import UserError
-    from rlzoo_real.plotting.views import Selection
-
-    if key != "results":
-        raise UserError(
-            f"-k/--key {key}: realzoo plots the returns of evaluations.npz (its 'results' "
-            "array, the RL Zoo's default key) and nothing else; success rates and episode "
-            "lengths are not drawn."
-        )
-    from rlzoo_real.replay.finding import algo_folders
-
-    folders = [Path(f) for f in (log_folder or ["logs"])]
-    return Selection(
-        labels=list(labels or []),
-        log_folders=folders,
-        algos=algo_folders(folders, list(algos or []), backend),
-        envs=list(envs or []),
-        group_by=group_by,
-        min_timesteps=min_timesteps,
-        max_timesteps=max_timesteps,
-    )
 
 
 def _boot(reps: int, ci: float, seed: int) -> Bootstrap:
@@ -289,9 +129,7 @@ def train(
         return
     _report(
         train_view(
-            _selection(
-                log_folder, algos, envs, group_by, 0, max_timesteps, labels, backend=backend
-            ),
+            selection(log_folder, algos, envs, group_by, 0, max_timesteps, labels, backend=backend),
             Path(output),
             fmt,
             x_axis=x_axis,
@@ -335,7 +173,7 @@ def evaluation(
         return
     _report(
         eval_view(
-            _selection(
+            selection(
                 log_folder,
                 algos,
                 envs,
@@ -386,7 +224,7 @@ def aggregate(
         return
     _report(
         aggregate_view(
-            _selection(
+            selection(
                 log_folder,
                 algos,
                 envs,
@@ -437,7 +275,7 @@ def table(
     check_format(fmt, figures=False)
     _report(
         table_view(
-            _selection(
+            selection(
                 log_folder,
                 algos,
                 envs,
@@ -481,7 +319,7 @@ def all_views(
 
     _report(
         run_all(
-            _selection(
+            selection(
                 log_folder,
                 algos,
                 envs,

@@ -29,7 +29,7 @@ def sweep(
         list[str] | None,
         typer.Option("--seeds", metavar="SEED ...", help="Seeds and ranges: 0-4, or 0 1 2."),
     ] = None,
-    n_workers: Annotated[int, typer.Option("--n-workers", help="Training processes at once.")] = 1,
+    n_workers: Annotated[int, opt("n_workers")] = 1,
     log_folder: Annotated[str, opt("log_folder")] = "logs",
     hyperparams: Annotated[
         list[str] | None,

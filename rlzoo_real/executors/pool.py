@@ -1,8 +1,14 @@
-"""``--n-workers K``: K worker processes on one study, watched by ``realzoo tune``.
+"""Child processes watched by one parent: the core that sweeps and tuning workers share,
+and ``--n-workers K`` tuning workers on it.
 
-Each worker is ``python -m rlzoo_real.tuning.worker INDEX`` in a session of its own
-(so a terminal's Ctrl-C reaches only ``realzoo tune``, which passes it on once), with
-one torch/OpenMP thread unless the environment says otherwise, and its output in
+:class:`ChildProcesses` starts each child in a session of its own (so a terminal's Ctrl-C
+reaches only the parent, which passes it on once; a second one is passed on too, to stop
+at once), appends its output to a log file, optionally with one torch/OpenMP thread, and
+reports each child that exits with its status so that the caller can tell a death from a
+clean end. A sweep (:mod:`~rlzoo_real.executors.sweep`) runs its jobs on it; so does
+:func:`run_pool` for a study's workers.
+
+Each tuning worker is ``python -m rlzoo_real.tuning.worker INDEX`` with its output in
 ``<study>/workers/<session>_w<INDEX>.log``. The parent prints a line per finished
 trial (read from the storage, so trials of other machines show too). A worker that
 dies (killed, out of memory, crashed) has its running trial marked failed with the
@@ -19,14 +25,18 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any, BinaryIO
 
-__all__ = ["PoolOutcome", "run_pool"]
+__all__ = ["Child", "ChildProcesses", "PoolOutcome", "run_pool"]
+
+#: thread settings of numerical libraries, one each in a child with ``threads=1``
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")
 
 _POLL_S = 0.5
 
@@ -41,11 +51,129 @@ class PoolOutcome:
 
 
 @dataclass
-class _Worker:
-    index: int
+class Child:
+    """One child process: the caller's ``tag`` for it, its log and when it started."""
+
+    tag: Any
     process: subprocess.Popen[bytes]
     log: Path
     handle: BinaryIO
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def pid(self) -> int:
+        """The child's process id."""
+        return self.process.pid
+
+
+class ChildProcesses:
+    """Children in sessions of their own, each writing to a log, signals passed on to them.
+
+    Used as a context manager: SIGINT and SIGTERM (main thread only) are recorded in
+    :attr:`signals` and passed on to every running child; the previous handlers come back
+    on exit, and a child still running then (an error of the parent's) is killed.
+
+    Args:
+        env: the children's environment (default: this process's).
+        threads: with a number, the children's OpenMP/MKL/OpenBLAS threads unless the
+            environment already sets them.
+        on_signal: called with the signal number on the first signal (from the handler).
+    """
+
+    def __init__(
+        self,
+        *,
+        env: Mapping[str, str] | None = None,
+        threads: int | None = None,
+        on_signal: Callable[[int], None] | None = None,
+    ) -> None:
+        self.env = dict(os.environ if env is None else env)
+        if threads is not None:
+            for variable in _THREAD_VARIABLES:
+                self.env.setdefault(variable, str(max(threads, 1)))
+        self.running: list[Child] = []
+        self.signals: list[int] = []
+        self._on_signal = on_signal
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> ChildProcesses:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                self._previous[signum] = signal.signal(signum, self._forward)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+        for child in self.running:  # only on an error of ours: leave no child behind
+            child.process.kill()
+            child.process.wait()
+            child.handle.close()
+        self.running.clear()
+
+    def spawn(
+        self,
+        argv: Sequence[str],
+        log: Path,
+        *,
+        tag: Any = None,
+        stdin: bytes | None = None,
+        header: str | None = None,
+    ) -> Child:
+        """Start ``argv`` with its output appended to ``log`` (after ``header`` if given)."""
+        handle = log.open("ab")
+        if header is not None:
+            handle.write(header.encode())
+            handle.flush()
+        process = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.PIPE if stdin is not None else None,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            env=self.env,
+            start_new_session=True,  # a terminal's Ctrl-C reaches the parent, which passes it on
+        )
+        if stdin is not None:
+            assert process.stdin is not None
+            process.stdin.write(stdin)
+            process.stdin.close()
+        child = Child(tag, process, log, handle)
+        self.running.append(child)
+        return child
+
+    def reap(self) -> list[tuple[Child, int]]:
+        """The children that exited since the last call, with their exit status (logs closed)."""
+        ended = []
+        for child in list(self.running):
+            code = child.process.poll()
+            if code is None:
+                continue
+            self.running.remove(child)
+            child.handle.close()
+            ended.append((child, code))
+        return ended
+
+    def wait(self, timeout: float | None) -> list[tuple[Child, int]]:
+        """Wait for every running child, killing those still running after ``timeout`` s."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for child in list(self.running):
+            try:
+                left = None if deadline is None else max(deadline - time.monotonic(), 1.0)
+                child.process.wait(timeout=left)
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+        return self.reap()
+
+    def _forward(self, signum: int, frame: FrameType | None) -> None:
+        self.signals.append(signum)
+        if len(self.signals) == 1 and self._on_signal is not None:
+            self._on_signal(signum)
+        for child in self.running:
+            if child.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(child.process.pid, signum)
 
 
 def run_pool(
@@ -71,87 +199,54 @@ def run_pool(
     workers_dir = Path(config["workers_dir"])
     workers_dir.mkdir(parents=True, exist_ok=True)
     Path(config["claims"]).touch()
-    env = dict(os.environ)
-    for variable in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        env.setdefault(variable, str(max(int(config["num_threads"]), 1)))
     payload = json.dumps(config).encode()
     outcome = PoolOutcome()
-    running: list[_Worker] = []
     next_index = 0
     respawns_left = 2 * n_workers
-    signals: list[int] = []
+
+    def announce(signum: int) -> None:
+        echo(
+            f"{signal.Signals(signum).name} received: stopping the running trials (they are "
+            "recorded as interrupted); finished trials are kept. Again to stop at once."
+        )
+
+    children = ChildProcesses(threads=int(config["num_threads"]), on_signal=announce)
 
     def spawn() -> None:
         nonlocal next_index
         index, next_index = next_index, next_index + 1
-        log = workers_dir / f"{config['session']}_w{index}.log"
-        handle = log.open("ab")
-        process = subprocess.Popen(
+        children.spawn(
             [sys.executable, "-m", "rlzoo_real.tuning.worker", str(index)],
-            stdin=subprocess.PIPE,
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
+            workers_dir / f"{config['session']}_w{index}.log",
+            tag=index,
+            stdin=payload,
         )
-        assert process.stdin is not None
-        process.stdin.write(payload)
-        process.stdin.close()
-        running.append(_Worker(index, process, log, handle))
-
-    def forward(signum: int, frame: FrameType | None) -> None:
-        signals.append(signum)
-        if len(signals) == 1:
-            echo(
-                f"{signal.Signals(signum).name} received: stopping the running trials (they are "
-                "recorded as interrupted); finished trials are kept. Again to stop at once."
-            )
-        for worker in running:
-            if worker.process.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(worker.process.pid, signum)
 
     seen = {t.number for t in study.get_trials(deepcopy=False) if t.state.is_finished()}
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with children:
         for _ in range(n_workers):
             spawn()
-        while running:
+        while children.running:
             time.sleep(_POLL_S)
             seen = _print_finished(study, seen, echo, describe_trial)
-            for worker in list(running):
-                code = worker.process.poll()
-                if code is None:
-                    continue
-                running.remove(worker)
-                worker.handle.close()
-                if code == 0 or (signals and code in (130, 143, -2, -15)):
+            for worker, code in children.reap():
+                if code == 0 or (children.signals and code in (130, 143, -2, -15)):
                     continue
                 how = f"killed by {signal.Signals(-code).name}" if code < 0 else f"exit {code}"
-                reason = (
-                    f"its worker process (pid {worker.process.pid}) died, {how}; log {worker.log}"
-                )
-                failed = fail_dead_trials(study, storage, pids={worker.process.pid: reason})
+                reason = f"its worker process (pid {worker.pid}) died, {how}; log {worker.log}"
+                failed = fail_dead_trials(study, storage, pids={worker.pid: reason})
                 lost = f", its trial {', '.join(map(str, failed))} marked failed" if failed else ""
                 outcome.problems.append(
-                    f"worker {worker.index} (pid {worker.process.pid}) died, {how}{lost}; "
-                    f"log {worker.log}"
+                    f"worker {worker.tag} (pid {worker.pid}) died, {how}{lost}; log {worker.log}"
                 )
-                echo(f"Worker {worker.index} died ({how}){lost}. Log: {worker.log}")
-                if not signals and respawns_left > 0 and _budget_left(config):
+                echo(f"Worker {worker.tag} died ({how}){lost}. Log: {worker.log}")
+                if not children.signals and respawns_left > 0 and _budget_left(config):
                     respawns_left -= 1
                     spawn()
         _print_finished(study, seen, echo, describe_trial)
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for worker in running:  # only on an error of ours: do not leave workers behind
-            worker.process.kill()
-            worker.process.wait()
-            worker.handle.close()
-    if signals:
-        outcome.stop_reason = signal.Signals(signals[0]).name
-        outcome.exit_code = 128 + signals[0]
+    if children.signals:
+        outcome.stop_reason = signal.Signals(children.signals[0]).name
+        outcome.exit_code = 128 + children.signals[0]
     elif outcome.problems:
         outcome.exit_code = 1
     return outcome

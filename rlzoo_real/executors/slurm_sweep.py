@@ -36,7 +36,8 @@ from rlzoo_real.executors.slurm import (
     render_script,
     submit,
 )
-from rlzoo_real.executors.sweep import LOG_DIR, Job, finished_runs, train_argv
+from rlzoo_real.executors.sweep import LOG_DIR, Job, finished_runs
+from rlzoo_real.train.argv import train_argv
 
 __all__ = ["SlurmJob", "SlurmSweepResult", "slurm_sweep", "sweep_status"]
 

@@ -45,9 +45,10 @@ def _steps(run: Any) -> int:
 def run_task(folder: Path, index: int) -> int:
     """Train job ``index`` of the submission in ``folder``; returns the exit status."""
     from rlzoo_real.executors.slurm import MAX_REQUEUES
-    from rlzoo_real.executors.sweep import LOG_DIR, Job, finished_runs, train_argv
+    from rlzoo_real.executors.sweep import LOG_DIR, Job, finished_runs
     from rlzoo_real.runs.folder import write_text_atomic
     from rlzoo_real.runs.manifest import now_iso
+    from rlzoo_real.train.argv import train_argv
     from rlzoo_real.train.request import TrainArgs
 
     spec = json.loads((folder / "jobs.json").read_text())

@@ -26,8 +26,6 @@ import hashlib
 import itertools
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -37,7 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.algos.registry import get_algo
 from rlzoo_real.errors import UserError
+from rlzoo_real.executors.pool import Child, ChildProcesses
 from rlzoo_real.runs.folder import RunFolder, env_folder_name, find_run_folders
+from rlzoo_real.train.argv import train_argv
 
 if TYPE_CHECKING:
     from rlzoo_real.train.request import TrainArgs
@@ -51,7 +51,6 @@ __all__ = [
     "make_jobs",
     "parse_seeds",
     "run_sweep",
-    "train_argv",
 ]
 
 #: Fields of ``args.yml`` that must match for a finished run to count as a sweep job.
@@ -222,64 +221,6 @@ def make_jobs(
     return jobs
 
 
-#: ``realzoo train`` flags for the fields of :class:`~rlzoo_real.train.request.TrainArgs` a
-#: sweep passes on; any other field set to a non-default value is refused.
-_FLAGS = {
-    "log_folder": "-f",
-    "n_timesteps": "-n",
-    "eval_freq": "--eval-freq",
-    "eval_episodes": "--eval-episodes",
-    "n_eval_envs": "--n-eval-envs",
-    "save_freq": "--save-freq",
-    "keep_checkpoints": "--keep-checkpoints",
-    "seed": "--seed",
-    "conf_file": "--conf-file",
-    "vec_env": "--vec-env",
-    "device": "--device",
-    "num_threads": "--num-threads",
-    "trained_agent": "-i",
-    "verbose": "--verbose",
-    "hyperparams": "-params",
-    "env_kwargs": "--env-kwargs",
-    "eval_env_kwargs": "--eval-env-kwargs",
-    "gym_packages": "--gym-packages",
-    "backend": "--backend",
-    "preset": "--preset",
-    "updates_between_episodes": "--updates-between-episodes",  # a switch: no value
-}
-
-
-def train_argv(args: TrainArgs) -> list[str]:
-    """The ``realzoo train`` arguments that reproduce ``args`` (defaults left out).
-
-    Raises:
-        UserError: when ``args`` sets an option a sweep does not pass on.
-    """
-    from rlzoo_real.train.request import TrainArgs
-
-    defaults = TrainArgs(algo=args.algo, env=args.env)
-    argv = ["train", "--algo", args.algo, "--env", args.env]
-    unsupported = []
-    for item in dataclasses.fields(TrainArgs):
-        name = item.name
-        value = getattr(args, name)
-        if name in ("algo", "env") or (value == getattr(defaults, name) and name != "seed"):
-            continue
-        flag = _FLAGS.get(name)
-        if flag is None:
-            unsupported.append(name)
-        elif isinstance(value, bool):
-            argv += [flag] if value else []
-        elif isinstance(value, list):
-            for word in value:
-                argv += [flag, str(word)]
-        elif value is not None:
-            argv += [flag, str(value)]
-    if unsupported:
-        raise UserError(f"A sweep does not pass on {', '.join(unsupported)}.")
-    return argv
-
-
 @dataclass(frozen=True)
 class JobOutcome:
     """How one job ended: ``finished``, ``failed``, ``stopped`` (resumable), ``skipped``,
@@ -393,7 +334,9 @@ def run_sweep(
     """Run the jobs not finished yet, ``n_workers`` processes at a time.
 
     Ctrl-C (SIGINT) or SIGTERM stops starting jobs and passes the signal once to each
-    running job, which checkpoints and exits; the sweep then reports and returns (exit 130).
+    running job, which checkpoints and exits (a second signal is passed on too: the jobs
+    stop at once); the sweep then reports and returns (exit 130 or 143). The processes
+    run on :class:`~rlzoo_real.executors.pool.ChildProcesses`, as tuning workers do.
 
     Args:
         jobs: from :func:`make_jobs`.
@@ -437,54 +380,38 @@ def run_sweep(
         f"Sweep of {len(jobs)} job(s): {skipped} already finished (skipped), {busy_note}{plan}"
     )
     started = now_iso()
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     pending = list(todo)
-    running: dict[subprocess.Popen[bytes], tuple[Job, float, Path, Any]] = {}
     count = 0
-    received = [signal.SIGINT]
-    previous = _on_sigterm(received)
-    try:
-        while pending or running:
-            while pending and len(running) < n_workers:
+    children = ChildProcesses(env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    with children:
+        while (pending and not children.signals) or children.running:
+            while pending and not children.signals and len(children.running) < n_workers:
                 job = pending.pop(0)
                 count += 1
-                log = logs / f"{job.slug}.log"
-                handle = log.open("ab")
                 resume = resumes.get(job.slug)
                 argv = ["train", "--resume", str(resume.path)] if resume else train_argv(job.args)
-                handle.write(f"\n=== {now_iso()} realzoo {' '.join(argv)}\n".encode())
-                handle.flush()
-                proc = subprocess.Popen(
+                children.spawn(
                     [sys.executable, "-m", "rlzoo_real", *argv],
-                    stdout=handle,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    start_new_session=True,  # Ctrl-C reaches the sweep, which passes it on once
+                    logs / f"{job.slug}.log",
+                    tag=job,
+                    header=f"\n=== {now_iso()} realzoo {' '.join(argv)}\n",
                 )
-                running[proc] = (job, time.monotonic(), log, handle)
                 verb = f"resume {job.name} from {resume.path}" if resume else f"start {job.name}"
                 on_event(f"[{count}/{len(todo)}] {verb}")
             time.sleep(_POLL_S)
-            for proc in [p for p in running if p.poll() is not None]:
-                result.outcomes.append(_finish(proc, running.pop(proc), log_folder, on_event))
-    except KeyboardInterrupt:
-        result.interrupted = True
-        result.signal_number = int(received[-1])
-        on_event(f"Interrupted: stopping {len(running)} running job(s) (they save their models)")
-        for proc in running:
-            proc.send_signal(received[-1])
-        deadline = time.monotonic() + _GRACE_S
-        for proc, entry in list(running.items()):
-            try:
-                proc.wait(timeout=max(deadline - time.monotonic(), 1.0))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            result.outcomes.append(_finish(proc, entry, log_folder, on_event))
-        result.outcomes += [JobOutcome(job, "not started", None) for job in pending]
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+            for child, code in children.reap():
+                result.outcomes.append(_finish(child, code, log_folder, on_event))
+            if children.signals and not result.interrupted:
+                # each running job got the signal (a second one, too): they save and stop
+                result.interrupted = True
+                result.signal_number = children.signals[0]
+                on_event(
+                    f"Interrupted: stopping {len(children.running)} running job(s) "
+                    "(they save their models)"
+                )
+                for child, code in children.wait(_GRACE_S):
+                    result.outcomes.append(_finish(child, code, log_folder, on_event))
+    result.outcomes += [JobOutcome(job, "not started", None) for job in pending]
     summary = logs / f"sweep_{started.replace(':', '').replace('+0000', 'Z')}.yml"
     write_yaml_atomic(
         summary,
@@ -510,30 +437,11 @@ def run_sweep(
     return result
 
 
-def _on_sigterm(received: list[signal.Signals]) -> Any:
-    """Make SIGTERM interrupt the sweep as Ctrl-C does (a cluster's scheduler sends it);
-    returns the previous handler, or None outside the main thread."""
-
-    def handler(signum: int, frame: Any) -> None:
-        received.append(signal.SIGTERM)
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread: leave signals alone
-        return None
-
-
 def _finish(
-    proc: subprocess.Popen[bytes],
-    entry: tuple[Job, float, Path, Any],
-    log_folder: Path,
-    on_event: Callable[[str], None],
+    child: Child, code: int, log_folder: Path, on_event: Callable[[str], None]
 ) -> JobOutcome:
-    job, start, log, handle = entry
-    handle.close()
-    seconds = time.monotonic() - start
-    code = proc.returncode
+    job, log = child.tag, child.log
+    seconds = time.monotonic() - child.started
     run = finished_runs(log_folder, [job]).get(job.match_key()) if code == 0 else None
     if code == 0:
         where = (

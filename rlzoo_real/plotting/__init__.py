@@ -1,7 +1,8 @@
 """From run folders to the figures and tables of a paper.
 
-- :mod:`~rlzoo_real.plotting.data`: find runs, read monitor files and ``evaluations.npz``,
-  group runs by algorithm and configuration, align evaluation schedules.
+- :mod:`~rlzoo_real.plotting.data`: find runs, group them by algorithm and configuration,
+  align evaluation schedules.
+- :mod:`~rlzoo_real.plotting.logs`: read one run's monitor files and ``evaluations.npz``.
 - :mod:`~rlzoo_real.plotting.aggregate`: curves with bands, rliable's aggregate metrics
   (IQM, mean, median, optimality gap, performance profiles, probability of improvement,
   sample-efficiency curves) with a stratified bootstrap that an explicit seed fixes.

@@ -163,7 +163,8 @@ def training_curves(
     """
     import numpy as np
 
-    from rlzoo_real.plotting.data import read_monitor, status_note
+    from rlzoo_real.plotting.data import status_note
+    from rlzoo_real.plotting.logs import read_monitor
 
     if x_axis not in X_AXES:
         raise UserError(f"--x-axis must be one of {', '.join(X_AXES)}, got {x_axis!r}.")

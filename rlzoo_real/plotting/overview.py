@@ -51,7 +51,7 @@ def list_runs(
     Raises:
         UserError: when the folder does not exist or holds no matching run.
     """
-    from rlzoo_real.plotting.data import read_evaluations
+    from rlzoo_real.plotting.logs import read_evaluations
     from rlzoo_real.runs.folder import (
         find_run_folders,
         read_run_args,

@@ -10,6 +10,7 @@ the two give the same numbers.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -233,21 +234,12 @@ def enjoy(
                 on_step()
             steps[0] += 1
 
-        if not options.record_video:
-            return replay(
-                loaded.model,
-                loaded.env,
-                n_timesteps=options.n_timesteps,
-                n_episodes=options.n_episodes,
-                deterministic=options.deterministic,
-                on_episode=on_episode,
-                on_frame=step if on_step is not None else None,
-            )
-        path = video_path(loaded, options)
-        with Mp4Writer(path, fps=_fps(loaded.env)) as writer:
+        path = video_path(loaded, options) if options.record_video else None
+        with Mp4Writer(path, fps=_fps(loaded.env)) if path else contextlib.nullcontext() as writer:
 
-            def film(env: Any) -> None:
-                writer.add(_frame(env))
+            def frame(env: Any) -> None:
+                if writer is not None:
+                    writer.add(_frame(env))
                 step(env)
 
             result = replay(
@@ -257,8 +249,10 @@ def enjoy(
                 n_episodes=options.n_episodes,
                 deterministic=options.deterministic,
                 on_episode=on_episode,
-                on_frame=film,
+                on_frame=frame if writer is not None or on_step is not None else None,
             )
+        if writer is None:
+            return result
         return ReplayResult(result.episodes, result.steps, result.unfinished, path, writer.frames)
     finally:
         loaded.close()

@@ -21,6 +21,7 @@ __all__ = [
     "EXIT_DIVERGED",
     "EXIT_TIME_LIMIT",
     "Diverged",
+    "TRAIN_NOTICE",
     "StopRequest",
     "TrainingDiverged",
     "finite",
@@ -31,16 +32,33 @@ __all__ = [
 EXIT_TIME_LIMIT = 75
 
 
+#: what a training run says when the first signal arrives ({signal}: its name)
+TRAIN_NOTICE = (
+    "\n{signal} received: stopping after the current step and writing a checkpoint "
+    "(send it again to stop at once)."
+)
+
+
 class StopRequest:
     """Watches for stop signals and a deadline; the train loop polls :attr:`reason`.
 
+    The first SIGINT/SIGTERM records its name as :attr:`reason` (exit status 128 + the
+    signal) and prints ``notice``; a second one raises :class:`KeyboardInterrupt` at once.
+    Used as a context manager, the handlers are installed (main thread only) and the
+    previous ones restored on exit, so requests nest: a tuning worker's request between
+    trials, a trial's training run's request inside it.
+
     Args:
         time_limit_hours: wall-clock budget of this process, or None for no limit.
+        notice: the line printed on the first signal (``{signal}`` is replaced by its name).
     """
 
-    def __init__(self, time_limit_hours: float | None = None) -> None:
+    def __init__(
+        self, time_limit_hours: float | None = None, *, notice: str = TRAIN_NOTICE
+    ) -> None:
         self.reason: str | None = None
         self.exit_code = 0
+        self._notice = notice
         self._deadline = (
             time.monotonic() + time_limit_hours * 3600 if time_limit_hours is not None else None
         )
@@ -63,12 +81,12 @@ class StopRequest:
             self.reason, self.exit_code = f"second {name}", 128 + signum
             raise KeyboardInterrupt  # stop at once; atomic writes leave no broken checkpoint
         self.reason, self.exit_code = name, 128 + signum
-        print(
-            f"\n{name} received: stopping after the current step and writing a checkpoint "
-            "(send it again to stop at once).",
-            file=sys.stderr,
-            flush=True,
-        )
+        print(self._notice.format(signal=name), file=sys.stderr, flush=True)
+
+    def request(self, reason: str, exit_code: int) -> None:
+        """Ask to stop for ``reason`` (with that exit status) unless a stop was already asked."""
+        if self.reason is None:
+            self.reason, self.exit_code = reason, exit_code
 
     @property
     def requested(self) -> bool:

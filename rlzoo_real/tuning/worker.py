@@ -19,18 +19,15 @@ import contextlib
 import json
 import math
 import os
-import shlex
-import signal
 import sys
-import threading
 import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from types import FrameType
 from typing import Any, NoReturn
 
 from rlzoo_real.errors import UserError
+from rlzoo_real.train.stopping import StopRequest
 
 __all__ = ["TrialFailed", "WorkerOutcome", "claim_trial", "main", "run_worker"]
 
@@ -48,37 +45,6 @@ class WorkerOutcome:
     exit_code: int
     stop_reason: str | None
     trials: int
-
-
-class _Stop:
-    """SIGINT/SIGTERM between trials: start no new trial (a second signal: at once)."""
-
-    def __init__(self) -> None:
-        self.reason: str | None = None
-        self.exit_code = 0
-        self._previous: dict[int, Any] = {}
-
-    def __enter__(self) -> _Stop:
-        if threading.current_thread() is threading.main_thread():
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                self._previous[signum] = signal.signal(signum, self._handle)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-        self._previous.clear()
-
-    def _handle(self, signum: int, frame: FrameType | None) -> None:
-        name = signal.Signals(signum).name
-        if self.reason is not None:
-            raise KeyboardInterrupt
-        self.set(name, 128 + signum)
-        print(f"{name} received: no new trial starts.", file=sys.stderr, flush=True)
-
-    def set(self, reason: str, exit_code: int) -> None:
-        if self.reason is None:
-            self.reason, self.exit_code = reason, exit_code
 
 
 def claim_trial(path: str, n_trials: int | None, study: Any, max_total: int | None) -> bool:
@@ -166,7 +132,7 @@ def run_worker(
     import rlzoo_real.train.request  # noqa: F401
     import rlzoo_real.tuning.pruning  # noqa: F401
 
-    stop = _Stop()
+    stop = StopRequest(notice="{signal} received: no new trial starts.")
     objective = _Objective(config, algo, space, stop)
 
     def report(study: Any, trial: Any) -> None:
@@ -181,7 +147,7 @@ def run_worker(
                 if deadline is not None and time.time() >= deadline:
                     break
                 if not in_process and os.getppid() != parent:
-                    stop.set("realzoo tune (the parent process) is gone", 1)
+                    stop.request("realzoo tune (the parent process) is gone", 1)
                     break
                 if int(config.get("n_seeds", 1)) > 1:
                     ran += _run_seeds(config, study, storage, objective, in_process, parent, say)
@@ -199,7 +165,7 @@ def run_worker(
                     gc_after_trial=True,
                 )
         except KeyboardInterrupt:
-            stop.set("second signal", stop.exit_code or 130)
+            stop.request("second signal", stop.exit_code or 130)
     return WorkerOutcome(stop.exit_code, stop.reason, ran)
 
 
@@ -221,7 +187,7 @@ def _run_seeds(
 
     def keep_going() -> bool:
         if not in_process and os.getppid() != parent:
-            stop.set("realzoo tune (the parent process) is gone", 1)
+            stop.request("realzoo tune (the parent process) is gone", 1)
         return stop.reason is None
 
     def take_trial() -> bool:
@@ -272,7 +238,7 @@ class _Closer:
 class _Objective:
     """One trial: sample, train, report; failures become a reason, not a crash."""
 
-    def __init__(self, config: dict[str, Any], algo: Any, space: Any, stop: _Stop) -> None:
+    def __init__(self, config: dict[str, Any], algo: Any, space: Any, stop: StopRequest) -> None:
         from rlzoo_real.tuning.storage import process_identity
 
         self.config = config
@@ -350,6 +316,7 @@ class _Objective:
             evaluation), failed or cancelled (reason: why); the result is None when training
             raised.
         """
+        from rlzoo_real.train.argv import train_command
         from rlzoo_real.train.request import TrainArgs
         from rlzoo_real.train.run import train
         from rlzoo_real.tuning.pruning import TrialDiverged, TrialReporter
@@ -386,7 +353,7 @@ class _Objective:
         reporter = TrialReporter(trial, n_timesteps, should_stop)
         try:
             result = train(
-                args, command=_train_command(args), on_start=on_start, extra_callbacks=[reporter]
+                args, command=train_command(args), on_start=on_start, extra_callbacks=[reporter]
             )
         except TrialDiverged as exc:
             return "failed", f"diverged: {exc}", reporter.values, None
@@ -403,9 +370,9 @@ class _Objective:
             traceback.print_exc()
             return "failed", text, reporter.values, None
         if result.status == "stopped":
-            self.stop.set(result.stop_reason or "stopped", result.exit_code or 130)
+            self.stop.request(result.stop_reason or "stopped", result.exit_code or 130)
         elif result.stop_reason is not None:  # a signal as it ended: it counts, no new one starts
-            self.stop.set(result.stop_reason, 143 if result.stop_reason == "SIGTERM" else 130)
+            self.stop.request(result.stop_reason, 143 if result.stop_reason == "SIGTERM" else 130)
         if result.status == "stopped" or (reporter.interrupted and self.stop.reason is not None):
             reason = result.stop_reason or self.stop.reason
             return "failed", f"interrupted ({reason}) at step {result.num_timesteps}", [], result
@@ -451,37 +418,6 @@ class _RunningObjective:
 
     def should_prune(self) -> bool:
         return bool(self.trial.should_prune())
-
-
-def _train_command(args: Any) -> str:
-    """The ``realzoo train`` command that repeats this trial's run (for its command.txt)."""
-    words = [
-        "realzoo",
-        "train",
-        "--algo",
-        args.algo,
-        "--env",
-        args.env,
-        "-f",
-        args.log_folder,
-        "--conf-file",
-        str(args.conf_file),
-        "--eval-freq",
-        str(args.eval_freq),
-        "--eval-episodes",
-        str(args.eval_episodes),
-        "--n-eval-envs",
-        str(args.n_eval_envs),
-        "--save-freq",
-        "-1",
-        "--seed",
-        str(args.seed),
-    ]
-    if args.hyperparams:
-        words += ["-params", *args.hyperparams]
-    if args.env_kwargs:
-        words += ["--env-kwargs", *args.env_kwargs]
-    return shlex.join(words)
 
 
 def main(argv: list[str] | None = None) -> None:
