@@ -1,13 +1,20 @@
 """Malicious run folders: opening a stranger's run runs none of its code.
 
 One real run (SAC on Pendulum, normalized, with checkpoints, a replay buffer and a
-best model) is trained once per module by ``realzoo train`` as a process. Each test
+best model) is trained once per module by ``realzoo train``. Each test
 copies it, plants one trick, and runs the real commands that open a run (``enjoy``,
-``export``, ``record``, ``train -i``, and the listings ``runs`` and ``plot``) as
-processes. For each: the exit status and the message (naming the file's entry and
-the flag that would allow it), no payload ran (the payload would create a sentinel
-file, or import a module that creates one), and no file under the test's folder
-changed, appeared or disappeared (every file hashed before and after).
+``export``, ``record``, ``train -i``, and the listings ``runs`` and ``plot``). For each:
+the exit status and the message (naming the file's entry and the flag that would allow
+it), no payload ran (the payload would create a sentinel file, or import a module that
+creates one), and no file under the test's folder changed, appeared or disappeared
+(every file hashed before and after).
+
+The commands run in the test's process (:func:`tests.inprocess.run_cli`, isolated as a new
+process: working directory, ``sys.path``, modules imported from the planted folder), where
+the payload is a command (``os.system``, a pickle) that the sentinel file reveals wherever it
+runs. Where the payload is an *import* (a run's ``gym_packages``, a module-prefixed env id,
+a user's wrapper module), the commands run as fresh processes: only an interpreter that has
+imported nothing yet shows that opening the run imports nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from typing import Any
 
 import pytest
 
+from tests.inprocess import run_cli
+
 REPO = Path(__file__).resolve().parents[1]
 ENV = "Pendulum-v1"
 CONF = """\
@@ -43,8 +52,12 @@ Pendulum-v1:
 
 
 def _realzoo(
-    args: Sequence[object], *, cwd: Path, extra_path: Path | None = None
+    args: Sequence[object], *, cwd: Path, extra_path: Path | None = None, process: bool = True
 ) -> subprocess.CompletedProcess[str]:
+    """``realzoo ARGS`` in ``cwd``, ``extra_path`` first on ``PYTHONPATH``: a fresh process,
+    or (``process=False``) in this one, isolated as a process (:mod:`tests.inprocess`)."""
+    if not process:
+        return run_cli(args, cwd=cwd, extra_path=[extra_path] if extra_path else [])
     env = dict(os.environ)
     paths = [str(REPO)]
     if extra_path is not None:
@@ -72,7 +85,7 @@ def base_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["train", "--algo", "sac", "--env", ENV, "--conf-file", "conf.yml", "-f", "logs",
          "--seed", "1", "--verbose", "0", "--save-freq", "150", "--save-replay-buffer",
          "--eval-freq", "150", "--eval-episodes", "1"],
-        cwd=root,
+        cwd=root, process=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     run = root / "logs" / "sac" / f"{ENV}_1"
@@ -173,16 +186,18 @@ def _check(
     says: Sequence[str] = (),
     extra: Sequence[str] = (),
     hashed: Path | None = None,
+    process: bool = False,
 ) -> str:
     """Run one command on the tampered run; the payload must not run, nothing may change.
 
     ``hashed``: the tree that must stay as it is (default: all the test's files).
+    ``process``: run it as a fresh process (for payloads that are imports), else in this one.
     """
     hashed = hashed or case.root
     before = _snapshot(hashed)
     fields = {"run": case.run, "logs": case.logs, "root": case.root, "out": case.out}
     args = [part.format(**fields) for part in command] + list(extra)
-    result = _realzoo(args, cwd=case.root / "cwd", extra_path=case.site)
+    result = _realzoo(args, cwd=case.root / "cwd", extra_path=case.site, process=process)
     output = result.stdout + result.stderr
     assert result.returncode == status, f"{args}: {result.returncode}\n{output}"
     assert "Traceback" not in output, output
@@ -308,16 +323,23 @@ def test_yaml_python_tag_in_args_is_refused_and_listing_survives(case: Case) -> 
 def test_gym_packages_of_a_run_are_not_imported(case: Case) -> None:
     case.set_args("gym_packages", "[evil_pkg]")
     for command in (ENJOY, EXPORT, RECORD):
-        _check(case, command, says=["gym_packages", "evil_pkg", "--gym-packages evil_pkg"])
-    _check(case, RUNS, status=0, says=["sac"])
-    _check(case, PLOT, status=0)
+        _check(
+            case,
+            command,
+            says=["gym_packages", "evil_pkg", "--gym-packages evil_pkg"],
+            process=True,
+        )
+    _check(case, RUNS, status=0, says=["sac"], process=True)
+    _check(case, PLOT, status=0, process=True)
 
 
 def test_module_prefixed_env_id_imports_nothing(case: Case) -> None:
     case.set_args("env", "evil_pkg:Pendulum-v1")
     for command in (ENJOY, EXPORT):
-        _check(case, command, says=["evil_pkg:Pendulum-v1", "--allow-import evil_pkg"])
-    _check(case, RUNS, status=0)
+        _check(
+            case, command, says=["evil_pkg:Pendulum-v1", "--allow-import evil_pkg"], process=True
+        )
+    _check(case, RUNS, status=0, process=True)
 
 
 # -- pickles -----------------------------------------------------------------------------------
