@@ -211,7 +211,6 @@ def _check(
 # -- classes named in config.yml ---------------------------------------------------------------
 
 
-@pytest.mark.slow  # three or more processes
 def test_env_wrapper_naming_os_system_is_refused(case: Case) -> None:
     case.add_config(f'env_wrapper:\n- os.system:\n    command: "{case.payload}"\n')
     for command in (ENJOY, EXPORT, RECORD):
@@ -319,7 +318,7 @@ def test_yaml_python_tag_in_args_is_refused_and_listing_survives(case: Case) -> 
 # -- args.yml: gym_packages and env ids --------------------------------------------------------
 
 
-@pytest.mark.slow  # three or more processes
+@pytest.mark.slow  # three or more fresh processes (the payload is an import)
 def test_gym_packages_of_a_run_are_not_imported(case: Case) -> None:
     case.set_args("gym_packages", "[evil_pkg]")
     for command in (ENJOY, EXPORT, RECORD):
@@ -345,7 +344,6 @@ def test_module_prefixed_env_id_imports_nothing(case: Case) -> None:
 # -- pickles -----------------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # three or more processes
 def test_crafted_vecnormalize_pickle_is_refused(case: Case) -> None:
     (case.params / "vecnormalize.pkl").write_bytes(pickle.dumps(_Payload(case.payload)))
     for command in (ENJOY, EXPORT, TRAIN_I):
@@ -369,7 +367,6 @@ def test_crafted_replay_buffer_is_refused_by_warm_start(case: Case) -> None:
     _check(case, TRAIN_I, says=["replay_buffer.pkl", "system"])
 
 
-@pytest.mark.slow  # a full export with its parity check
 def test_crafted_checkpoint_state_pickle_is_never_read(case: Case) -> None:
     """Only resume reads a checkpoint's state pickle: opening and warm start leave it alone."""
     for steps in (150, 300):
@@ -388,7 +385,6 @@ def _rewrite_zip(path: Path, edit: Callable[[str, bytes], bytes]) -> None:
             archive.writestr(name, edit(name, data))
 
 
-@pytest.mark.slow  # three or more processes
 def test_model_zip_with_a_serialized_callable_is_not_deserialized(case: Case) -> None:
     """The zip's data holds cloudpickled schedules; SB3's load would run this one."""
     blob = base64.b64encode(pickle.dumps(_Payload(case.payload))).decode()
@@ -407,7 +403,6 @@ def test_model_zip_with_a_serialized_callable_is_not_deserialized(case: Case) ->
     _check(case, TRAIN_I, status=0, hashed=case.logs)  # warm start: weights only
 
 
-@pytest.mark.slow  # three or more processes
 def test_zip_bomb_model_is_refused_before_unpacking(case: Case) -> None:
     big = b"0" * (80 * 2**20)  # compresses to ~80 KiB; unpacks past the 64 MiB data limit
     _rewrite_zip(case.run / "Pendulum-v1.zip", lambda n, d: big if n == "data" else d)
@@ -505,7 +500,7 @@ def test_own_hyperparameters_of_the_wrong_kind_are_refused_at_train(
     assert not logs.exists() or not any(logs.rglob("*.zip"))
 
 
-@pytest.mark.slow  # three or more processes
+@pytest.mark.slow  # three fresh processes: which of them imports the user's module is the point
 def test_own_wrapper_trains_without_a_flag_and_replays_with_allow_import(tmp_path: Path) -> None:
     """The author's class: train imports it; opening the run later needs --allow-import."""
     site = tmp_path / "site"
