@@ -217,6 +217,18 @@ def test_quiet_unless_asked(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -
     assert "| rollout/" in out and "| time/" in out  # SB3's table, asked for
 
 
+@pytest.mark.filterwarnings("ignore:rich is experimental")  # SB3's progress bar (tqdm.rich)
+def test_progress_shows_a_bar_and_no_table(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bar = _train(
+        tmp_path, hyperparams={**TINY, "n_envs": 1}, n_timesteps=64, eval_freq=-1, progress=True
+    )
+    out, _ = capfd.readouterr()
+    assert bar.status == "finished"
+    assert "64/64" in out and "| rollout/" not in out
+
+
 # -- tune and sweep from Python --------------------------------------------------------------
 
 
