@@ -143,12 +143,16 @@ def _loggers() -> list[tuple[str, logging.Logger]]:
 
 
 def _restore_logging(saved: dict[str, list[logging.Handler]]) -> None:
-    """Handlers added during the command wrote to its captured streams: remove them."""
+    """Each logger's handlers as before: those added during the command (they wrote to its
+    captured streams) removed and closed, those it removed put back."""
     for name, logger in _loggers():
         before = saved.get(name, [])
         for handler in [h for h in logger.handlers if h not in before]:
             logger.removeHandler(handler)
             handler.close()
+        for handler in before:
+            if handler not in logger.handlers:
+                logger.addHandler(handler)
 
 
 def _torch_threads() -> int | None:
