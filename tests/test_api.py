@@ -4,9 +4,11 @@ and the same request from the CLI and from Python."""
 
 from __future__ import annotations
 
+import csv
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,8 @@ import pytest
 import yaml
 
 import rlzoo_real as rz
-from tests.conftest import REPO
+from tests.conftest import REPO, TINY_YAML
+from tests.tune_helpers import load_trials, make_tiny
 
 #: a PPO entry that trains in a second
 TINY = {"n_steps": 64, "batch_size": 64, "n_epochs": 2, "policy_kwargs": {"net_arch": [16]}}
@@ -178,3 +181,217 @@ def test_plot_functions_return_figures(user_run: rz.TrainingResult) -> None:
     figure = rz.plot_evaluations(logs)
     assert type(figure).__name__ == "Figure" and figure.axes
     assert rz.plot_training(logs, window=2).axes
+
+
+# -- the output a notebook sees, the caller's signal handlers -------------------------------
+
+
+@pytest.fixture
+def own_handlers() -> Iterator[Any]:
+    """A handler of the test's own on SIGINT and SIGTERM (the caller's), put back at the end."""
+
+    def mine(signum: int, frame: Any) -> None:
+        pass
+
+    before = {s: signal.signal(s, mine) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield mine
+    finally:
+        for s, handler in before.items():
+            signal.signal(s, handler)
+
+
+def _handlers() -> tuple[Any, Any]:
+    return signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)
+
+
+def test_quiet_unless_asked(tmp_path: Path, capfd: pytest.CaptureFixture[str]) -> None:
+    small = {"hyperparams": {**TINY, "n_envs": 1}, "n_timesteps": 64, "eval_freq": -1}
+    quiet = _train(tmp_path / "quiet", **small)
+    out, err = capfd.readouterr()
+    assert quiet.status == "finished" and (out, err) == ("", "")
+    told = _train(tmp_path / "told", verbose=1, **small)
+    out, _ = capfd.readouterr()
+    assert told.status == "finished"
+    assert "Training ppo on CartPole-v1 to 64 steps" in out
+    assert "| rollout/" in out and "| time/" in out  # SB3's table, asked for
+
+
+@pytest.mark.filterwarnings("ignore:rich is experimental")  # SB3's progress bar (tqdm.rich)
+def test_progress_shows_a_bar_and_no_table(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    bar = _train(
+        tmp_path, hyperparams={**TINY, "n_envs": 1}, n_timesteps=64, eval_freq=-1, progress=True
+    )
+    out, _ = capfd.readouterr()
+    assert bar.status == "finished"
+    assert "64/64" in out and "| rollout/" not in out
+
+
+# -- tune and sweep from Python --------------------------------------------------------------
+
+
+def test_tune_a_small_study(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], own_handlers: Any
+) -> None:
+    tiny = make_tiny(tmp_path)
+    lines: list[str] = []
+    result = rz.tune(
+        "ppo", "CartPole-v1", n_trials=2, n_timesteps=256, log_folder=tiny["logs"],
+        conf_file=str(tiny["conf"]), search_space=str(tiny["space"]), seed=5,
+        n_evaluations=1, eval_episodes=2, plots=False, echo=lines.append,
+    )  # fmt: skip
+    assert capfd.readouterr() == ("", "")  # quiet: the lines went to echo
+    assert _handlers() == (own_handlers, own_handlers)
+    assert (result.status, result.exit_code, result.ran, result.problems) == ("finished", 0, 2, [])
+    assert result.counts["COMPLETE"] == 2 and len(lines) >= 2
+    study = tiny["logs"] / "ppo" / "tune_CartPole-v1"
+    assert sorted(result.files) == sorted([study / "trials.csv", study / "best.yml"])
+    # the result's best trial is the study's, as its journal and its files record it
+    trials = load_trials(study)
+    best = max(trials, key=lambda t: t.value)
+    assert (result.best.number, result.best.value) == (best.number, best.value)
+    assert result.best.params == best.params and set(best.params) == {
+        "learning_rate", "one_minus_gamma", "n_epochs",
+    }  # fmt: skip
+    rows = list(csv.DictReader((study / "trials.csv").read_text().splitlines()))
+    assert [r["state"] for r in rows] == ["COMPLETE", "COMPLETE"]
+    assert max(float(r["value"]) for r in rows) == pytest.approx(result.best.value)
+    text = (study / "best.yml").read_text()
+    assert f"trial {best.number}, value {best.value:.4g}" in text
+    entry = yaml.safe_load(text)["CartPole-v1"]
+    assert entry["learning_rate"] == pytest.approx(best.params["learning_rate"])
+    assert entry["gamma"] == pytest.approx(1 - best.params["one_minus_gamma"])
+    assert entry["n_epochs"] == best.params["n_epochs"] and entry["n_timesteps"] == 256
+    # a second call continues the same study
+    more = rz.tune(
+        "ppo", "CartPole-v1", n_trials=1, n_timesteps=256, log_folder=tiny["logs"],
+        conf_file=str(tiny["conf"]), search_space=str(tiny["space"]), seed=5,
+        n_evaluations=1, eval_episodes=2, plots=False,
+    )  # fmt: skip
+    assert (more.ran, more.counts["COMPLETE"]) == (1, 3) and len(load_trials(study)) == 3
+
+
+@pytest.mark.slow  # two realzoo train processes: ~25 s on a busy 2-core machine
+def test_sweep_two_runs_then_skips_them(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str], own_handlers: Any
+) -> None:
+    conf = tmp_path / "tiny.yml"
+    conf.write_text(TINY_YAML)
+    logs = tmp_path / "logs"
+    options: dict[str, Any] = {
+        "seeds": [0, 1], "log_folder": logs, "conf_file": str(conf), "n_timesteps": 256,
+        "eval_freq": -1, "n_workers": 2,
+    }  # fmt: skip
+    lines: list[str] = []
+    result = rz.sweep(["ppo"], ["CartPole-v1"], echo=lines.append, **options)
+    assert capfd.readouterr() == ("", "")
+    assert _handlers() == (own_handlers, own_handlers)
+    assert result.exit_code == 0 and [o.status for o in result.outcomes] == ["finished"] * 2
+    folders = sorted(o.run for o in result.outcomes if o.run is not None)
+    assert folders == [logs / "ppo" / "CartPole-v1_1", logs / "ppo" / "CartPole-v1_2"]
+    records = {Path(r["path"]): r for r in rz.runs(logs)}
+    assert sorted(records) == folders
+    assert sorted((r["seed"], r["steps"], r["status"]) for r in records.values()) == [
+        (0, 256, "finished"), (1, 256, "finished"),
+    ]  # fmt: skip
+    assert result.summary_file is not None and result.summary_file.is_file()
+    summary = yaml.safe_load(result.summary_file.read_text())
+    assert [j["status"] for j in summary["jobs"]] == ["finished", "finished"]
+    assert any("seed 1" in line and "done" in line for line in lines)
+    again = rz.sweep(["ppo"], ["CartPole-v1"], **options)
+    assert again.exit_code == 0 and [o.status for o in again.outcomes] == ["skipped"] * 2
+    assert sorted(o.run for o in again.outcomes if o.run is not None) == folders
+    assert sorted(p.name for p in (logs / "ppo").iterdir()) == ["CartPole-v1_1", "CartPole-v1_2"]
+
+
+# -- a bad call of each function: a UserError, never SystemExit, nothing written -------------
+
+
+def _empty_run(folder: Path) -> Path:
+    (folder / "empty").mkdir()
+    return folder / "empty"
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "words"),
+    [
+        (lambda f: rz.resume(f / "nothing"), rz.RunNotFoundError, "is not a folder"),
+        (lambda f: rz.resume(_empty_run(f)), rz.UserError, "not a realzoo run folder"),
+        (lambda f: rz.load(_empty_run(f), model="worst"), rz.UserError, "expected 'last'"),
+        (lambda f: rz.load(_empty_run(f)), rz.RunNotFoundError, "no <env>/args.yml"),
+        (lambda f: rz.evaluate(f, n_episodes=0), rz.UserError, "at least 1"),
+        (lambda f: rz.evaluate(f / "nothing"), rz.RunNotFoundError, "not a run folder"),
+        (lambda f: rz.runs(_empty_run(f)), rz.RunNotFoundError, "No run folders"),
+        (lambda f: rz.tune("ppo", "CartPole-v1", log_folder=f, samplr="tpe"), rz.ConfigError,
+         "Did you mean sampler"),
+        (lambda f: rz.tune("ppo", "CartPole-v1", log_folder=f, sampler="nope", n_trials=1),
+         rz.UserError, "Unknown sampler"),
+        (lambda f: rz.tune("ppo", "CartPole-v0x", log_folder=f, n_trials=1), rz.EnvError,
+         "Unknown environment"),
+        (lambda f: rz.tune("ppo", "CartPole-v1", log_folder=f, hyperparams={"lr": lambda p: p}),
+         rz.ConfigError, "cannot be recorded"),
+        (lambda f: rz.sweep(["ppo"], ["CartPole-v1"], log_folder=f, eval_frq=3), rz.ConfigError,
+         "Did you mean eval_freq"),
+        (lambda f: rz.sweep(["ppo"], ["CartPole-v1"], log_folder=f, hyperparams={"n_steps": 64}),
+         rz.ConfigError, "non-empty list"),
+        (lambda f: rz.sweep(["ppx"], ["CartPole-v1"], log_folder=f), rz.UserError,
+         "Unknown algorithm"),
+        (lambda f: rz.sweep(["ppo"], ["CartPole-v1"], log_folder=f,
+                            hyperparams={"n_stepz": [64]}), rz.UserError, "Did you mean n_steps"),
+        (lambda f: rz.plot_training(f / "nothing"), rz.UserError, "does not exist"),
+        (lambda f: rz.plot_evaluations(_empty_run(f)), rz.UserError, "No runs found"),
+        (lambda f: rz.train("ppo", "CartPole-v1", log_folder=f, backend="tf"), rz.UserError,
+         "Unknown backend"),
+        (lambda f: rz.train("ppo", "CartPole-v1", log_folder=f, device="tpu"), rz.UserError,
+         "--device must be"),
+    ],
+)  # fmt: skip
+def test_a_bad_call_of_each_function_raises_a_user_error(
+    tmp_path: Path, call: Any, kind: type[Exception], words: str
+) -> None:
+    try:
+        call(tmp_path)
+    except SystemExit as exc:  # pragma: no cover - the failure this test exists for
+        pytest.fail(f"SystemExit({exc.code}) instead of a UserError")
+    except rz.UserError as exc:
+        assert isinstance(exc, kind) and words in str(exc), repr(exc)
+    else:
+        pytest.fail("no error")
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []  # nothing written
+
+
+def test_load_a_checkpoint_by_steps_and_evaluate_a_folder(tmp_path: Path) -> None:
+    import torch
+
+    result = _train(
+        tmp_path, hyperparams={**TINY, "n_envs": 1}, n_timesteps=256, eval_freq=-1, save_freq=128
+    )
+    assert (result.steps, result.checkpoint_steps, result.best_model) == (256, 256, None)
+
+    def weights(model: Any) -> list[Any]:
+        return [p.detach().clone() for p in model.policy.parameters()]
+
+    loaded = {}
+    for choice in ("last", "last_checkpoint", 128, 256):
+        with rz.load(result, model=choice) as run:
+            loaded[choice] = (run.model_path.name, weights(run.model))
+    assert [loaded[c][0] for c in ("last", "last_checkpoint", 128, 256)] == [
+        "CartPole-v1.zip", "rl_model_256_steps.zip", "rl_model_128_steps.zip",
+        "rl_model_256_steps.zip",
+    ]  # fmt: skip
+    same = [torch.equal(a, b) for a, b in zip(loaded["last"][1], loaded[256][1], strict=True)]
+    assert all(same)  # the final model is the last checkpoint's
+    moved = [torch.equal(a, b) for a, b in zip(loaded[128][1], loaded[256][1], strict=True)]
+    assert not all(moved)  # 128 more steps of training changed the policy
+    with pytest.raises(rz.RunNotFoundError, match="checkpoints there: 128, 256"):
+        rz.load(result.run_folder, model=100)
+    with pytest.raises(rz.RunNotFoundError, match="no best_model.zip"):
+        rz.load(result.run_folder, model="best")
+    episodes = rz.evaluate(result.run_folder, n_episodes=2, model=128)  # loaded, played, closed
+    assert len(episodes.returns) == 2 and all(n >= 1 for n in episodes.lengths)
+    assert episodes.returns == tuple(float(n) for n in episodes.lengths)  # CartPole: 1 a step
+    assert [r["id"] for r in rz.runs(tmp_path, algos=["ppo"], envs=["CartPole-v1"])] == [1]
+    with pytest.raises(rz.RunNotFoundError, match="--algos sac"):
+        rz.runs(tmp_path, algos=["sac"])

@@ -1,13 +1,20 @@
 """Malicious run folders: opening a stranger's run runs none of its code.
 
 One real run (SAC on Pendulum, normalized, with checkpoints, a replay buffer and a
-best model) is trained once per module by ``realzoo train`` as a process. Each test
+best model) is trained once per module by ``realzoo train``. Each test
 copies it, plants one trick, and runs the real commands that open a run (``enjoy``,
-``export``, ``record``, ``train -i``, and the listings ``runs`` and ``plot``) as
-processes. For each: the exit status and the message (naming the file's entry and
-the flag that would allow it), no payload ran (the payload would create a sentinel
-file, or import a module that creates one), and no file under the test's folder
-changed, appeared or disappeared (every file hashed before and after).
+``export``, ``record``, ``train -i``, and the listings ``runs`` and ``plot``). For each:
+the exit status and the message (naming the file's entry and the flag that would allow
+it), no payload ran (the payload would create a sentinel file, or import a module that
+creates one), and no file under the test's folder changed, appeared or disappeared
+(every file hashed before and after).
+
+The commands run in the test's process (:func:`tests.inprocess.run_cli`, isolated as a new
+process: working directory, ``sys.path``, modules imported from the planted folder), where
+the payload is a command (``os.system``, a pickle) that the sentinel file reveals wherever it
+runs. Where the payload is an *import* (a run's ``gym_packages``, a module-prefixed env id,
+a user's wrapper module), the commands run as fresh processes: only an interpreter that has
+imported nothing yet shows that opening the run imports nothing.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ from typing import Any
 
 import pytest
 
+from tests.inprocess import run_cli
+
 REPO = Path(__file__).resolve().parents[1]
 ENV = "Pendulum-v1"
 CONF = """\
@@ -43,8 +52,12 @@ Pendulum-v1:
 
 
 def _realzoo(
-    args: Sequence[object], *, cwd: Path, extra_path: Path | None = None
+    args: Sequence[object], *, cwd: Path, extra_path: Path | None = None, process: bool = True
 ) -> subprocess.CompletedProcess[str]:
+    """``realzoo ARGS`` in ``cwd``, ``extra_path`` first on ``PYTHONPATH``: a fresh process,
+    or (``process=False``) in this one, isolated as a process (:mod:`tests.inprocess`)."""
+    if not process:
+        return run_cli(args, cwd=cwd, extra_path=[extra_path] if extra_path else [])
     env = dict(os.environ)
     paths = [str(REPO)]
     if extra_path is not None:
@@ -72,7 +85,7 @@ def base_logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
         ["train", "--algo", "sac", "--env", ENV, "--conf-file", "conf.yml", "-f", "logs",
          "--seed", "1", "--verbose", "0", "--save-freq", "150", "--save-replay-buffer",
          "--eval-freq", "150", "--eval-episodes", "1"],
-        cwd=root,
+        cwd=root, process=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
     run = root / "logs" / "sac" / f"{ENV}_1"
@@ -173,16 +186,18 @@ def _check(
     says: Sequence[str] = (),
     extra: Sequence[str] = (),
     hashed: Path | None = None,
+    process: bool = False,
 ) -> str:
     """Run one command on the tampered run; the payload must not run, nothing may change.
 
     ``hashed``: the tree that must stay as it is (default: all the test's files).
+    ``process``: run it as a fresh process (for payloads that are imports), else in this one.
     """
     hashed = hashed or case.root
     before = _snapshot(hashed)
     fields = {"run": case.run, "logs": case.logs, "root": case.root, "out": case.out}
     args = [part.format(**fields) for part in command] + list(extra)
-    result = _realzoo(args, cwd=case.root / "cwd", extra_path=case.site)
+    result = _realzoo(args, cwd=case.root / "cwd", extra_path=case.site, process=process)
     output = result.stdout + result.stderr
     assert result.returncode == status, f"{args}: {result.returncode}\n{output}"
     assert "Traceback" not in output, output
@@ -196,7 +211,6 @@ def _check(
 # -- classes named in config.yml ---------------------------------------------------------------
 
 
-@pytest.mark.slow  # three or more processes
 def test_env_wrapper_naming_os_system_is_refused(case: Case) -> None:
     case.add_config(f'env_wrapper:\n- os.system:\n    command: "{case.payload}"\n')
     for command in (ENJOY, EXPORT, RECORD):
@@ -304,26 +318,32 @@ def test_yaml_python_tag_in_args_is_refused_and_listing_survives(case: Case) -> 
 # -- args.yml: gym_packages and env ids --------------------------------------------------------
 
 
-@pytest.mark.slow  # three or more processes
+@pytest.mark.slow  # three or more fresh processes (the payload is an import)
 def test_gym_packages_of_a_run_are_not_imported(case: Case) -> None:
     case.set_args("gym_packages", "[evil_pkg]")
     for command in (ENJOY, EXPORT, RECORD):
-        _check(case, command, says=["gym_packages", "evil_pkg", "--gym-packages evil_pkg"])
-    _check(case, RUNS, status=0, says=["sac"])
-    _check(case, PLOT, status=0)
+        _check(
+            case,
+            command,
+            says=["gym_packages", "evil_pkg", "--gym-packages evil_pkg"],
+            process=True,
+        )
+    _check(case, RUNS, status=0, says=["sac"], process=True)
+    _check(case, PLOT, status=0, process=True)
 
 
 def test_module_prefixed_env_id_imports_nothing(case: Case) -> None:
     case.set_args("env", "evil_pkg:Pendulum-v1")
     for command in (ENJOY, EXPORT):
-        _check(case, command, says=["evil_pkg:Pendulum-v1", "--allow-import evil_pkg"])
-    _check(case, RUNS, status=0)
+        _check(
+            case, command, says=["evil_pkg:Pendulum-v1", "--allow-import evil_pkg"], process=True
+        )
+    _check(case, RUNS, status=0, process=True)
 
 
 # -- pickles -----------------------------------------------------------------------------------
 
 
-@pytest.mark.slow  # three or more processes
 def test_crafted_vecnormalize_pickle_is_refused(case: Case) -> None:
     (case.params / "vecnormalize.pkl").write_bytes(pickle.dumps(_Payload(case.payload)))
     for command in (ENJOY, EXPORT, TRAIN_I):
@@ -347,7 +367,6 @@ def test_crafted_replay_buffer_is_refused_by_warm_start(case: Case) -> None:
     _check(case, TRAIN_I, says=["replay_buffer.pkl", "system"])
 
 
-@pytest.mark.slow  # a full export with its parity check
 def test_crafted_checkpoint_state_pickle_is_never_read(case: Case) -> None:
     """Only resume reads a checkpoint's state pickle: opening and warm start leave it alone."""
     for steps in (150, 300):
@@ -366,7 +385,6 @@ def _rewrite_zip(path: Path, edit: Callable[[str, bytes], bytes]) -> None:
             archive.writestr(name, edit(name, data))
 
 
-@pytest.mark.slow  # three or more processes
 def test_model_zip_with_a_serialized_callable_is_not_deserialized(case: Case) -> None:
     """The zip's data holds cloudpickled schedules; SB3's load would run this one."""
     blob = base64.b64encode(pickle.dumps(_Payload(case.payload))).decode()
@@ -385,7 +403,6 @@ def test_model_zip_with_a_serialized_callable_is_not_deserialized(case: Case) ->
     _check(case, TRAIN_I, status=0, hashed=case.logs)  # warm start: weights only
 
 
-@pytest.mark.slow  # three or more processes
 def test_zip_bomb_model_is_refused_before_unpacking(case: Case) -> None:
     big = b"0" * (80 * 2**20)  # compresses to ~80 KiB; unpacks past the 64 MiB data limit
     _rewrite_zip(case.run / "Pendulum-v1.zip", lambda n, d: big if n == "data" else d)
@@ -483,7 +500,7 @@ def test_own_hyperparameters_of_the_wrong_kind_are_refused_at_train(
     assert not logs.exists() or not any(logs.rglob("*.zip"))
 
 
-@pytest.mark.slow  # three or more processes
+@pytest.mark.slow  # three fresh processes: which of them imports the user's module is the point
 def test_own_wrapper_trains_without_a_flag_and_replays_with_allow_import(tmp_path: Path) -> None:
     """The author's class: train imports it; opening the run later needs --allow-import."""
     site = tmp_path / "site"

@@ -1,7 +1,10 @@
 """The RL Zoo's ``tests/test_enjoy.py``, translated command for command into realzoo.
 
 ``python enjoy.py ...`` becomes ``realzoo enjoy ...``, ``python -m rl_zoo3.record_video``
-becomes ``realzoo record``; each runs as a real process with the Zoo's flag spellings.
+becomes ``realzoo record``, with the Zoo's flag spellings: through the app in the test's
+process (``zoo_command``, isolated as a new process would be), or, in the tests marked slow,
+as a real ``python -m rlzoo_real`` process, the suite's end-to-end runs of the entry point.
+The agents to replay are trained by the installed RL Zoo itself, a process of its own.
 
 Not translated: ``test_record_training`` (``rl_zoo3.record_training`` films every checkpoint
 into one mp4 and a gif; realzoo has no such command: ``realzoo record --load-checkpoint N``
@@ -77,7 +80,8 @@ def test_trained_agents_no_hub_download(tmp_path):
 
 
 def _load_runs(tmp_path: Path, train_cmd: str, *, enjoy_progress: str) -> None:
-    ok(zoo_command(train_cmd, cwd=tmp_path))
+    """Train, then replay three models (slow: real processes)."""
+    ok(zoo_command(train_cmd, cwd=tmp_path, process=True))
     run = tmp_path / "a2c" / "Pendulum-v1_1"
     assert (run / "best_model.zip").is_file()
     assert (run / "rl_model_500_steps.zip").is_file()
@@ -87,7 +91,7 @@ def _load_runs(tmp_path: Path, train_cmd: str, *, enjoy_progress: str) -> None:
         "--load-checkpoint 500",
         "--load-last-checkpoint",
     ):
-        assert SUMMARY.search(ok(zoo_command(base_cmd + extra, cwd=tmp_path))), extra
+        assert SUMMARY.search(ok(zoo_command(base_cmd + extra, cwd=tmp_path, process=True))), extra
 
 
 @pytest.mark.slow
@@ -125,7 +129,7 @@ def _train_sac(tmp_path: Path) -> Path:
         f"realzoo train -n 200 --algo sac --env Pendulum-v1 -f {tmp_path / 'logs'} "
         "-params learning_starts:100 --save-freq 100 --eval-freq -1"
     )
-    ok(zoo_command(cmd, cwd=tmp_path))
+    ok(zoo_command(cmd, cwd=tmp_path, process=True))
     return tmp_path / "logs"
 
 
@@ -139,7 +143,7 @@ def test_record_video(tmp_path):
     logs = _train_sac(tmp_path)
     videos = tmp_path / "videos"
     cmd = f"realzoo record -n 100 --algo sac --env Pendulum-v1 -f {logs} -o {videos}"
-    ok(zoo_command(cmd, cwd=tmp_path))
+    ok(zoo_command(cmd, cwd=tmp_path, process=True))
     video = videos / "final-model-sac-Pendulum-v1-step-0-to-step-100.mp4"
     assert video.stat().st_size > 0, "Recorded video is empty"
 
@@ -158,6 +162,6 @@ def test_record_video_of_a_checkpoint(tmp_path):
             f"realzoo record -n 100 --algo sac --env Pendulum-v1 -f {logs} -o {videos} "
             f"--load-checkpoint {steps}"
         )
-        ok(zoo_command(cmd, cwd=tmp_path))
+        ok(zoo_command(cmd, cwd=tmp_path, process=True))
         video = videos / f"checkpoint-{steps}-sac-Pendulum-v1-step-0-to-step-100.mp4"
         assert video.stat().st_size > 0

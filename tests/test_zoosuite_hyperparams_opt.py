@@ -2,7 +2,11 @@
 
 The Zoo tunes with ``python train.py ... -optimize``; realzoo takes the same line
 (``realzoo train ... -optimize`` runs the study ``realzoo tune`` runs), with the Zoo's
-tuning flags. Each test runs it as a real process and reads the study back.
+tuning flags. Each test runs it and reads the study back.
+
+The commands run through the app in the test's process (``zoo_command``, isolated as a
+new process would be); the tests marked slow keep a real ``python -m rlzoo_real`` process
+(``process=True``), the suite's end-to-end runs of the entry point itself.
 
 Not translated: ``scripts/parse_study.py`` in ``test_optimize_log_path`` (it unpickles the
 Zoo's ``report_*.pkl``; realzoo writes no pickle: ``trials.csv`` and ``best.yml`` hold what
@@ -65,7 +69,7 @@ def _trials(study_folder_parent) -> list[dict[str, str]]:
 
 
 @pytest.mark.parametrize(("sampler", "pruner", "experiment"), _cases())
-def test_optimize(tmp_path, sampler, pruner, experiment):
+def test_optimize(request, tmp_path, sampler, pruner, experiment):
     """tests/test_hyperparams_opt.py::test_optimize.
 
     CartPoleNoVel-v1 is registered by the RL Zoo's rl_zoo3.import_envs, which the Zoo's
@@ -83,7 +87,8 @@ def test_optimize(tmp_path, sampler, pruner, experiment):
         f"--no-optim-plots --seed 14 --n-trials {N_TRIALS} --n-jobs {N_JOBS} "
         f"--sampler {sampler} --pruner {pruner} --n-evaluations 2 --n-startup-trials 1 -optimize"
     )
-    ok(zoo_command(cmd, cwd=tmp_path))
+    slow = request.node.get_closest_marker("slow") is not None
+    ok(zoo_command(cmd, cwd=tmp_path, process=slow))
     trials = _trials(tmp_path / algo)
     assert len(trials) == N_TRIALS
 
@@ -121,7 +126,7 @@ def test_optimize_log_path(tmp_path):
         f"--no-optim-plots --seed 14 --n-trials {N_TRIALS} --n-jobs {N_JOBS} "
         "--sampler random --pruner median --n-evaluations 2 --n-startup-trials 1 -optimize"
     )
-    ok(zoo_command(cmd, cwd=tmp_path))
+    ok(zoo_command(cmd, cwd=tmp_path, process=True))
     assert len(list((tmp_path / "a2c").rglob("evaluations.npz"))) == N_TRIALS
     assert len(_trials(tmp_path / "a2c")) == N_TRIALS
     assert not list(tmp_path.rglob("report_*.pkl"))
@@ -131,7 +136,7 @@ def test_optimize_log_path(tmp_path):
         f"-params policy_kwargs:'dict(net_arch=[32])' --storage {tmp_path}/demo.log "
         "--study-name demo --trial-id 1"
     )
-    ok(zoo_command(cmd, cwd=tmp_path))
+    ok(zoo_command(cmd, cwd=tmp_path, process=True))
     assert (tmp_path / "a2c" / "CartPole-v1_1" / "CartPole-v1.zip").is_file()
 
 
@@ -151,7 +156,7 @@ def test_multiple_workers(tmp_path):
         f"--storage {storage} --study-name {study_name} --no-optim-plots  -optimize"
     )
     # one after the other, as in the Zoo: the first does 2 trials, the second 1, the third 0
-    workers = [zoo_command(cmd, cwd=tmp_path) for _ in range(n_workers)]
+    workers = [zoo_command(cmd, cwd=tmp_path, process=True) for _ in range(n_workers)]
     for worker in workers:
         ok(worker)
     study = optuna.load_study(study_name=study_name, storage=storage)

@@ -1,8 +1,9 @@
 """The RL Zoo's ``tests/test_train.py``, translated command for command into realzoo.
 
-Each test runs the Zoo test's ``python train.py ...`` line as ``realzoo train ...`` (a real
-process, the Zoo's flag spellings), then checks what a user would look at: the exit status,
-the run folder and the files in it. realzoo reads its own ``hyperparams/<algo>.yml`` where
+Each test runs the Zoo test's ``python train.py ...`` line as ``realzoo train ...`` (the Zoo's
+flag spellings; through the app in the test's process, isolated as a new process would be,
+or as a real process in the slow test), then checks what a user would look at: the exit
+status, the run folder and the files in it. realzoo reads its own ``hyperparams/<algo>.yml`` where
 the Zoo's ``train.py`` reads the Zoo's; ``-conf`` tests read the installed Zoo's own files.
 """
 
@@ -47,7 +48,7 @@ def test_train_bipedal_walker_hardcore(tmp_path):
     """
     env_id = "BipedalWalkerHardcore-v3"
     cmd = f"realzoo train -n {N_STEPS} --algo ppo --env {env_id} --log-folder {tmp_path} "
-    ok(zoo_command(cmd, cwd=tmp_path))
+    ok(zoo_command(cmd, cwd=tmp_path, process=True))
     run = tmp_path / "ppo" / f"{env_id}_1"
     assert (run / f"{env_id}.zip").is_file()
     assert (run / env_id / "vecnormalize.pkl").is_file()

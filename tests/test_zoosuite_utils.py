@@ -2,7 +2,8 @@
 ``tests/test_wrappers.py::test_linear_schedule``, translated into realzoo commands.
 
 The Zoo tests its helper functions directly; here the same values go into a hyperparameter
-file that ``realzoo train`` reads (a real process), and the test checks what the run did.
+file that ``realzoo train`` reads (run through the app, isolated as a new process would
+be: ``zoo_command``), and the test checks what the run did.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 The Zoo's tests build wrapped envs in Python (``get_wrapper_class``, ``check_env``); their
 realzoo translation writes the same ``env_wrapper`` / ``vec_env_wrapper`` values into a
-hyperparameter file, trains with ``realzoo train`` (a real process) and checks the
+hyperparameter file, trains with ``realzoo train`` (``zoo_command``) and checks the
 observation space of the saved model, which shows every wrapper that was applied.
 
 ``test_get_wrapper[env_wrapper3]`` and ``test_get_vec_env_wrapper[vec_env_wrapper2]`` key

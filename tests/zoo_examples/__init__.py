@@ -4,8 +4,9 @@
 ``tests/``) command for command. This package holds what those commands need:
 
 - :func:`zoo_command`: run a command line written as the Zoo's tests write theirs
-  (``"realzoo train -n 100 --algo ppo ..."``, split with :func:`shlex.split`) as a real
-  ``python -m rlzoo_real`` process;
+  (``"realzoo train -n 100 --algo ppo ..."``, split with :func:`shlex.split`) through the
+  app in the test's process, isolated as a new process would be (:mod:`tests.inprocess`),
+  or, with ``process=True``, as a real ``python -m rlzoo_real`` process;
 - ``ppo_config_example.py``: a hyperparameter table written in Python (``-conf``);
 - ``zoo_test_env/``: a gym package that registers an env on import (``--gym-packages``)
   and carries its own Python table (``zoo_test_env.config``);
@@ -26,16 +27,28 @@ EXAMPLES = Path(__file__).resolve().parent
 
 
 def zoo_command(
-    command: str, *, cwd: Path, examples_on_path: bool = False, timeout: float = 600
+    command: str,
+    *,
+    cwd: Path,
+    examples_on_path: bool = False,
+    timeout: float = 600,
+    process: bool = False,
 ) -> subprocess.CompletedProcess[str]:
-    """Run ``command`` (a line starting with ``realzoo``) as a real process in ``cwd``.
+    """Run ``command`` (a line starting with ``realzoo``) in ``cwd``.
 
     The line is split the way the Zoo's tests split theirs (``shlex.split``), so the quoting
     of ``-params`` values is the Zoo's. With ``examples_on_path`` this folder is put on
-    ``PYTHONPATH`` (the Zoo's tests add ``tests/dummy_env`` the same way).
+    ``PYTHONPATH`` (the Zoo's tests add ``tests/dummy_env`` the same way). The command runs
+    in this process (:func:`tests.inprocess.run_cli`: the exit status, stdout and stderr a
+    process would give, seconds of imports fewer), or with ``process`` as a real process
+    (``timeout`` seconds at most).
     """
     words = shlex.split(command)
     assert words[0] == "realzoo", command
+    if not process:
+        from tests.inprocess import run_cli
+
+        return run_cli(words[1:], cwd=cwd, extra_path=[EXAMPLES] if examples_on_path else [])
     env = dict(os.environ)
     if examples_on_path:
         env["PYTHONPATH"] = os.pathsep.join(p for p in (env.get("PYTHONPATH"), str(EXAMPLES)) if p)
