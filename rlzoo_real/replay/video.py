@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sys
+import warnings
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -95,7 +96,13 @@ class Mp4Writer:
                 quality=7,
                 ffmpeg_log_level="error",
             )
-            self._writer.send(None)  # start the generator
+            # Starting the generator starts ffmpeg with a setpgrp pre-exec step (so a
+            # terminal's Ctrl-C does not cut the file short). If JAX is loaded (an sbx
+            # run), its fork hook warns that fork and threads may deadlock; the child only
+            # calls setpgrp and execs ffmpeg, so the warning does not apply here.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message=r"os\.fork\(\) was called")
+                self._writer.send(None)
         assert self._size is not None
         if (width + width % 2, height + height % 2) != self._size:
             raise ValueError(f"frame size {width}x{height} differs from the first frame's")
