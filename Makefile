@@ -11,7 +11,7 @@ TORCH := torch==2.13.0
 # work stealing, so that an idle worker takes queued tests (slow ones included) from a
 # busy one instead of waiting for it at the end. `make test WORKERS=0` runs it in one process.
 WORKERS ?= auto
-PYTEST := $(BIN)/python -m pytest -q -n $(WORKERS) --dist worksteal
+PYTEST := $(BIN)/python -m pytest -q -rs -n $(WORKERS) --dist worksteal
 
 .PHONY: install demo test test-fast lint format type check bench sizes graph clean
 
