@@ -181,16 +181,29 @@ class Session:
             steps, reset = spec.n_timesteps, False  # the Zoo's warm start: this many more steps
         else:
             steps, reset = spec.n_timesteps, True
+        # where this session ends: -n, or (warm start) this many steps past the loaded model's
+        target = steps if reset else model.num_timesteps + max(steps, 0)
         status, record = "failed", None
         failure: UserError | None = None
         start = time.monotonic()
         try:
             try:
-                with contextlib.suppress(StopTraining):  # its checkpoint is written: RunControl
-                    model.learn(steps, callback=self.callbacks, reset_num_timesteps=reset, **kwargs)
-                self.guard.check_losses()  # the last update's, which no rollout start saw
-                status = "stopped" if self.stop.requested else "finished"
-                if status == "stopped" or self.control.save_freq > 0:
+                if steps > 0:
+                    with contextlib.suppress(StopTraining):  # its checkpoint is written
+                        model.learn(
+                            steps, callback=self.callbacks, reset_num_timesteps=reset, **kwargs
+                        )
+                    self.guard.check_losses()  # the last update's, which no rollout start saw
+                else:  # resumed from a checkpoint at -n: only the final files are missing
+                    self.notes.append(
+                        f"the checkpoint at {model.num_timesteps} steps already reached its "
+                        f"budget (-n {spec.n_timesteps}): no more training; the run is finished "
+                        "with the final model saved from it"
+                    )
+                # a stop request that came once the budget was reached stops nothing
+                reached = model.num_timesteps >= target
+                status = "stopped" if self.stop.requested and not reached else "finished"
+                if steps > 0 and (status == "stopped" or self.control.save_freq > 0):
                     record = self.control.checkpoint()  # checks the parameters first
                 self._save_final()
             except Diverged as exc:
@@ -216,7 +229,7 @@ class Session:
             )
             manifest.update(
                 status=status,
-                stop_reason=self.stop.reason,
+                stop_reason=self.stop.reason,  # also when it came as a finished run ended
                 failure=str(failure) if failure is not None else None,
                 exit_code=exit_code,
                 end_time=now_iso(),
