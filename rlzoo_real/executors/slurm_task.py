@@ -36,9 +36,9 @@ def _say(message: str) -> None:
 
 def _steps(run: Any) -> int:
     """Timesteps of a run's latest checkpoint (-1: none)."""
-    from rlzoo_real.runs.folder import _latest_checkpoint_steps
+    from rlzoo_real.runs.folder import latest_checkpoint_steps
 
-    steps = _latest_checkpoint_steps(run)
+    steps = latest_checkpoint_steps(run)
     return -1 if steps is None else steps
 
 
