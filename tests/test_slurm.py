@@ -274,13 +274,14 @@ def test_benchmark_dry_run_on_slurm_prints_the_script(slurm: SlurmCluster, tmp_p
     assert not (tmp_path / "logs").exists()
 
 
-def test_slurm_options_need_the_slurm_executor(tmp_path: Path) -> None:
-    done = realzoo(
-        "sweep", "--algos", "ppo", "--envs", "CartPole-v1", "--slurm-partition", "debug",
-        cwd=tmp_path,
-    )  # fmt: skip
-    assert done.returncode == 2
-    assert "only apply to --executor slurm" in done.stderr
+@pytest.mark.parametrize("command", ["sweep", "benchmark"])
+def test_slurm_options_need_the_slurm_executor(tmp_path: Path, command: str) -> None:
+    args = _command(command, tmp_path)
+    args[args.index("slurm")] = "local"  # --executor local
+    done = realzoo(*args, "--slurm-partition", "debug", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--slurm-partition only apply to --executor slurm" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "logs").exists()
 
 
 @pytest.mark.slow
