@@ -339,7 +339,7 @@ def test_resume_says_when_it_cannot_be_exact(cli, tiny_conf, tmp_path):
 def test_mujoco_env_state_is_saved_and_restored(tmp_path):
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rlzoo_real.train.checkpoint import _capture_vec_env, restore_vec_env
+    from rlzoo_real.train.state import _capture_vec_env, restore_vec_env
 
     env = make_vec_env("Hopper-v5", n_envs=1, seed=0, monitor_dir=str(tmp_path))
     env.reset()

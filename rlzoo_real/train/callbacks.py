@@ -183,7 +183,8 @@ class RunControl(BaseCallback):
 
         ``at_rollout_start``: called from a rollout start (the rollout's gSDE noise is kept).
         """
-        from rlzoo_real.train.checkpoint import capture_state, save_checkpoint
+        from rlzoo_real.train.checkpoint import save_checkpoint
+        from rlzoo_real.train.state import capture_state
 
         if self.records and self.records[-1].steps == self.model.num_timesteps:
             return self.records[-1]

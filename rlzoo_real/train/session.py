@@ -86,7 +86,8 @@ class Session:
         notes = list(resume.notes) if resume else []
         normalize_stats = None
         if resume is not None:
-            from rlzoo_real.train.checkpoint import discard_after, trim_logs
+            from rlzoo_real.train.checkpoint import discard_after
+            from rlzoo_real.train.run_logs import trim_logs
 
             notes.extend(discard_after(run, resume.record.steps))
             notes.extend(trim_logs(run, resume.state["logs"]))
@@ -125,7 +126,7 @@ class Session:
             guard = DivergenceGuard()  # first: sees a step's NaN before evaluation or checkpoint
             callbacks.insert(0, guard)
             if resume is not None and eval_callback is not None and resume.state["eval"]:
-                from rlzoo_real.train.checkpoint import restore_eval_callback
+                from rlzoo_real.train.state import restore_eval_callback
 
                 problem = restore_eval_callback(eval_callback, resume.state["eval"])
                 if problem:
@@ -173,7 +174,7 @@ class Session:
         elif args.log_interval < -1:  # the RL Zoo's -2: no logging by the algorithm
             kwargs["log_interval"] = None
         if self.resume is not None:
-            from rlzoo_real.train.checkpoint import restore_rng
+            from rlzoo_real.train.state import restore_rng
 
             steps, reset = spec.n_timesteps - model.num_timesteps, False
             self.notes.extend(restore_rng(model, self.resume.state["rng"]))  # last, before learn
@@ -361,7 +362,7 @@ def _failed_file(exc: OSError) -> str | None:
 def _load_for_resume(
     prepared: Prepared, resume: ResumePoint, env: Any, run: RunFolder, notes: list[str]
 ) -> Any:
-    from rlzoo_real.train.checkpoint import restore_vec_env
+    from rlzoo_real.train.state import restore_vec_env
 
     args, record = prepared.args, resume.record
     algo_cls = prepared.algo.load_class()
