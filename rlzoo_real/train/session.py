@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs.folder import RunFolder
-from rlzoo_real.train.stopping import Diverged, TrainingDiverged, non_finite_parameter
+from rlzoo_real.train.stopping import (
+    DiskFull,
+    Diverged,
+    TrainingDiverged,
+    _failed_file,
+    non_finite_parameter,
+)
 
 if TYPE_CHECKING:
     from rlzoo_real.train.checkpoint import CheckpointRecord
@@ -323,40 +329,6 @@ class Session:
             self.eval_callback.eval_env.close()
         if self.wandb_run is not None:
             self.wandb_run.finish(exit_code=0 if status == "finished" else 1)
-
-
-#: exit status of a run stopped by a full disk (EX_IOERR; resumable once there is space)
-EXIT_DISK_FULL = 74
-
-
-class DiskFull(UserError):
-    """The disk filled up while the run wrote a file (``errno``: ENOSPC or EDQUOT)."""
-
-    exit_code = EXIT_DISK_FULL
-
-    def __init__(self, message: str, *, errno_: int | None) -> None:
-        super().__init__(message)
-        self.errno = errno_
-
-
-def _failed_file(exc: OSError) -> str | None:
-    """The file a write failed on: the error's own, or the innermost open file in its trace.
-
-    Monitor files and ``progress.csv`` are written through open handles (``self.file``),
-    whose errors carry no file name.
-    """
-    if exc.filename:
-        return str(exc.filename)
-    found = None
-    trace = exc.__traceback__
-    while trace is not None:
-        owner = trace.tb_frame.f_locals.get("self")
-        for attribute in ("file", "file_handler"):  # SB3's CSV logger, Monitor's writer
-            name = getattr(getattr(owner, attribute, None), "name", None)
-            if isinstance(name, str):
-                found = name
-        trace = trace.tb_next
-    return found
 
 
 def _load_for_resume(
