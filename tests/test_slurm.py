@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -342,6 +343,7 @@ def test_time_limit_checkpoints_requeues_and_finishes(slurm: SlurmCluster, tmp_p
     (submission,) = (tmp_path / "logs/sweep_logs/slurm").glob("*/submission.yml")
     task = f"{_read_yaml(submission)['job_id']}_0"
     restarts: set[str] = set()
+    pending_since: dict[str, float] = {}
 
     def finished() -> bool:
         record = slurm.run("scontrol", "-o", "show", "job", task).stdout
@@ -350,7 +352,11 @@ def test_time_limit_checkpoints_requeues_and_finishes(slurm: SlurmCluster, tmp_p
         assert fields.get("JobState") not in ("FAILED", "CANCELLED", "TIMEOUT"), record
         if fields.get("JobState") == "PENDING" and fields.get("Restarts") != "0":
             # Slurm holds a requeued job for two minutes (BeginTime); the test does not wait
-            slurm.run("scontrol", "update", f"JobId={task}", "StartTime=now", check=False)
+            # that long, but lets slurmd end the previous start first: started again within
+            # a second of the requeue, the job can be refused ("Job credential revoked")
+            since = pending_since.setdefault(fields["Restarts"], time.monotonic())
+            if time.monotonic() - since >= 3:
+                slurm.run("scontrol", "update", f"JobId={task}", "StartTime=now", check=False)
         return fields.get("JobState") == "COMPLETED"
 
     wait_for(

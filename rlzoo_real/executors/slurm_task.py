@@ -127,8 +127,13 @@ def run_task(folder: Path, index: int) -> int:
             ["scontrol", "requeue", job_id], capture_output=True, text=True, check=False
         )
         if done_requeue.returncode == 0:
-            time.sleep(120)  # Slurm ends this job now; it starts again as the same job id
-        _say(f"scontrol requeue failed: {done_requeue.stderr.strip()}; run the sweep again")
+            # Slurm ends this job now and starts it again as the same job id: its SIGTERM
+            # must end this process at once, not leave it behind the new start
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            time.sleep(120)
+            _say("Slurm did not end the requeued job within 120 s; run the sweep again")
+        else:
+            _say(f"scontrol requeue failed: {done_requeue.stderr.strip()}; run the sweep again")
     return _TIME_LIMIT_EXIT
 
 
