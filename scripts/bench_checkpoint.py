@@ -28,7 +28,8 @@ def main() -> None:
     from stable_baselines3.common.env_util import make_vec_env
 
     from rlzoo_real.runs.folder import RunFolder
-    from rlzoo_real.train.checkpoint import capture_state, find_resumable, save_checkpoint
+    from rlzoo_real.train.checkpoint import find_resumable, save_checkpoint
+    from rlzoo_real.train.state import capture_state
 
     torch.set_num_threads(1)
     with tempfile.TemporaryDirectory() as tmp:

@@ -110,7 +110,10 @@ def test_budgets_and_evaluation_schedule(tmp_path):
         (["classic-control", "--budget-fraction", "1.5"], "--budget-fraction must be in (0, 1]"),
         (["classic-control", "-n", "0"], "--n-timesteps must be at least 1"),
         (["classic-control", "-n", "100", "--budget-fraction", "0.5"], "not both"),
-        (["classic-control", "--executor", "slurmm"], "Unknown executor 'slurmm'; known: local"),
+        (
+            ["classic-control", "--executor", "slurmm"],
+            "--executor takes local or slurm, got 'slurmm'",
+        ),
         (["classic-control", "--n-evals", "0"], "--n-evals must be at least 1"),
         (["classic-control", "--format", "gif"], "--format must be one of png, pdf, svg"),
     ],

@@ -339,7 +339,7 @@ def test_resume_says_when_it_cannot_be_exact(cli, tiny_conf, tmp_path):
 def test_mujoco_env_state_is_saved_and_restored(tmp_path):
     from stable_baselines3.common.env_util import make_vec_env
 
-    from rlzoo_real.train.checkpoint import _capture_vec_env, restore_vec_env
+    from rlzoo_real.train.state import _capture_vec_env, restore_vec_env
 
     env = make_vec_env("Hopper-v5", n_envs=1, seed=0, monitor_dir=str(tmp_path))
     env.reset()
@@ -391,3 +391,92 @@ def test_a_damaged_checkpoint_index_is_named_and_left_alone(cli, finished_run, i
     assert "checkpoints.yml is corrupt" in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert _digest(finished_run.path) == before
+
+
+class _Clock:
+    """Stands in for the ``time`` module of :mod:`rlzoo_real.train.stopping`: once
+    :attr:`spent` is set, its clock is far past any deadline (the time limit ran out)."""
+
+    spent = False
+
+    @classmethod
+    def monotonic(cls) -> float:
+        return time.monotonic() + (1e9 if cls.spent else 0.0)
+
+
+def _spend_time_limit_at(moment: str):  # a callback class: SB3 is imported lazily
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class SpendTimeLimit(BaseCallback):
+        """The time limit runs out on the step that reaches -n, or during the last update."""
+
+        def _on_step(self) -> bool:
+            if moment == "step" and self.num_timesteps >= self.model._total_timesteps:
+                _Clock.spent = True
+            return True
+
+        def _on_rollout_end(self) -> None:
+            if moment == "update" and self.num_timesteps >= self.model._total_timesteps:
+                _Clock.spent = True
+
+    return SpendTimeLimit()
+
+
+@pytest.mark.parametrize("moment", ["step", "update"])
+def test_time_limit_on_the_last_rollout_finishes_the_run(
+    cli, tiny_conf, tmp_path, monkeypatch, moment
+):
+    from rlzoo_real.train import stopping
+    from rlzoo_real.train.request import TrainArgs
+    from rlzoo_real.train.run import train
+
+    def request(folder: str, time_limit: float | None) -> TrainArgs:
+        return TrainArgs(algo="ppo", env="CartPole-v1", conf_file=str(tiny_conf),
+                         log_folder=str(tmp_path / folder), n_timesteps=384, seed=5,
+                         eval_freq=-1, save_freq=128, verbose=0, time_limit=time_limit,
+                         hyperparams={"learning_rate": 0.001})  # fmt: skip
+        # (a constant learning rate: the table's lin_0.001 makes the last update a no-op)
+
+    whole = train(request("whole", None))
+    assert whole.status == "finished" and whole.num_timesteps == 384
+    monkeypatch.setattr(_Clock, "spent", False)
+    monkeypatch.setattr(stopping, "time", _Clock)
+    result = train(request("limited", 1.0), extra_callbacks=[_spend_time_limit_at(moment)])
+    assert _Clock.spent  # the limit did run out, on the last rollout
+    run = result.run
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    assert (result.status, result.exit_code) == ("finished", 0)
+    assert manifest["status"] == "finished" and manifest["num_timesteps"] == 384
+    assert manifest["exit_code"] == 0
+    # the last rollout and its update were not cut short: the same model as the run left alone
+    expected, got = _params(whole.run.final_model, "ppo"), _params(run.final_model, "ppo")
+    for key in expected:
+        assert np.array_equal(expected[key].numpy(), got[key].numpy()), key
+    again = cli("train", "--resume", run.path, "--verbose", "0")
+    assert again.exit_code == 2 and "already finished" in again.output
+
+
+def test_resume_of_a_run_stopped_at_its_budget_finishes_it(cli, tiny_conf, tmp_path):
+    """What a time limit on the last rollout left before it counted as finished (or a kill
+    between the last checkpoint and the final model): a checkpoint at -n, status stopped."""
+    result = cli(*quiet_train("ppo", "CartPole-v1", tiny_conf, tmp_path, "-n", "384",
+                              "--seed", "5", "--save-freq", "128"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run = RunFolder(tmp_path / "ppo" / "CartPole-v1_1", "CartPole-v1")
+    expected = _params(run.final_model, "ppo")
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    manifest.update(status="stopped", stop_reason="time limit", exit_code=75)
+    run.manifest_file.write_text(yaml.safe_dump(manifest))
+    run.final_model.unlink()
+
+    result = cli("train", "--resume", run.path, "--verbose", "0")
+    assert result.exit_code == 0, result.output
+    assert "already reached its budget" in result.output
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    assert manifest["status"] == "finished" and manifest["exit_code"] == 0
+    assert manifest["num_timesteps"] == 384 and manifest["resumes"][-1]["from_step"] == 384
+    got = _params(run.final_model, "ppo")  # written again, from the checkpoint at 384
+    for key in expected:
+        assert np.array_equal(expected[key].numpy(), got[key].numpy()), key
+    again = cli("train", "--resume", run.path, "--verbose", "0")
+    assert again.exit_code == 2 and "already finished" in again.output

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -145,6 +146,23 @@ def test_dry_run_prints_the_script_and_submits_nothing(slurm: SlurmCluster, tmp_
     assert slurm.run("squeue", "-h").stdout.strip() == ""
 
 
+def _benchmark_args(tmp_path: Path, *extra: str) -> list[str]:
+    """``realzoo benchmark`` of a one-pair suite (the shipped ppo entry), 256 steps a run."""
+    suite = tmp_path / "tiny.yml"
+    suite.write_text("envs:\n  CartPole-v1: [ppo]\n")
+    return [
+        "benchmark", str(suite), "-n", "256", "--n-evals", "1", "--eval-episodes", "1",
+        "--reps", "50", "--executor", "slurm", "--slurm-time", "10", *extra,
+    ]  # fmt: skip
+
+
+def _command(name: str, tmp_path: Path) -> list[str]:
+    if name == "sweep":
+        return _sweep_args(_conf(tmp_path))
+    return _benchmark_args(tmp_path, "--n-seeds", "1")
+
+
+@pytest.mark.parametrize("command", ["sweep", "benchmark"])
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
@@ -158,33 +176,113 @@ def test_dry_run_prints_the_script_and_submits_nothing(slurm: SlurmCluster, tmp_
     ],
 )
 def test_bad_input_is_one_paragraph_and_submits_nothing(
-    slurm: SlurmCluster, tmp_path: Path, extra: list[str], message: str
+    slurm: SlurmCluster, tmp_path: Path, command: str, extra: list[str], message: str
 ) -> None:
     (tmp_path / "plain.sh").write_text("#!/bin/bash\nsource venv/bin/activate\n")
-    done = realzoo(*_sweep_args(_conf(tmp_path)), *extra, cwd=tmp_path, env=slurm.env)
+    done = realzoo(*_command(command, tmp_path), *extra, cwd=tmp_path, env=slurm.env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert message in done.stderr
     assert done.stderr.startswith("Error: ") and "Traceback" not in done.stderr
     assert slurm.run("squeue", "-h").stdout.strip() == ""
     assert not (tmp_path / "logs/sweep_logs/slurm").exists()
+    assert not (tmp_path / "logs/benchmarks").exists()  # no report either
 
 
-def test_no_sbatch_on_the_path(tmp_path: Path) -> None:
+@pytest.mark.parametrize("command", ["sweep", "benchmark"])
+def test_no_sbatch_on_the_path(tmp_path: Path, command: str) -> None:
     env = {**os.environ, "PATH": str(Path(sys.executable).parent) + ":/nonexistent"}
-    done = realzoo(*_sweep_args(_conf(tmp_path)), cwd=tmp_path, env=env)
+    done = realzoo(*_command(command, tmp_path), cwd=tmp_path, env=env)
     assert done.returncode == 2, done.stdout + done.stderr
     assert "needs Slurm's sbatch on the PATH" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "logs/sweep_logs/slurm").exists()
+    assert not (tmp_path / "logs/benchmarks").exists()
 
 
-def test_slurm_options_need_the_slurm_executor(tmp_path: Path) -> None:
+def _report_row(tmp_path: Path) -> dict[str, str]:
+    import csv
+
+    with (tmp_path / "logs/benchmarks/tiny.csv").open() as handle:
+        (row,) = list(csv.DictReader(handle))
+    return row
+
+
+def _final_mean(runs: list[Path]) -> float:
+    """The mean over runs of each run's last evaluation, from its evaluations.npz."""
+    import numpy as np
+
+    finals = []
+    for run in runs:
+        with np.load(run / "evaluations.npz") as data:
+            finals.append(float(np.asarray(data["results"])[-1].mean()))
+    return float(np.mean(finals))
+
+
+@pytest.mark.slow
+def test_benchmark_on_slurm_submits_then_a_rerun_writes_the_report(
+    slurm: SlurmCluster, tmp_path: Path
+) -> None:
+    logs = tmp_path / "logs"
+    args = _benchmark_args(tmp_path, "--n-seeds", "2", "--no-wait")
+    first = realzoo(*args, cwd=tmp_path, env=slurm.env)
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert "Submitted job array" in first.stdout and "2 to submit" in first.stdout
+    assert "run(s) are pending or running on Slurm (--no-wait), so no report yet" in first.stdout
+    assert "run the same command again" in first.stdout
+    assert not (logs / "benchmarks").exists()
+
+    def both_finished() -> bool:
+        runs = _runs(logs)
+        return len(runs) == 2 and all(_manifest(r).get("status") == "finished" for r in runs)
+
+    wait_for(both_finished, "the two benchmark runs to finish on Slurm", timeout=300)
+    again = realzoo(*args, cwd=tmp_path, env=slurm.env)  # the same command: the report now
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "2 finished (skipped)" in again.stdout and "0 to submit" in again.stdout
+    assert "Report: " in again.stdout
+    row = _report_row(tmp_path)
+    assert row["seeds_finished"] == "2"
+    assert float(row["final_mean"]) == pytest.approx(_final_mean(_runs(logs)), rel=1e-9)
+
+    # a third seed: only it is submitted; the command waits for it, then writes the report
+    more = realzoo(*_benchmark_args(tmp_path, "--n-seeds", "3"), cwd=tmp_path, env=slurm.env)
+    assert more.returncode == 0, more.stdout + more.stderr
+    assert "2 finished (skipped)" in more.stdout and "1 to submit" in more.stdout
+    submissions = sorted((logs / "sweep_logs/slurm").glob("*/submission.yml"))
+    assert len(submissions) == 2
+    assert _read_yaml(submissions[-1])["tasks"] == ["ppo_CartPole-v1_seed2"]
+    array = str(_read_yaml(submissions[-1])["job_id"])
+    assert "JobState=COMPLETED" in slurm.run("scontrol", "-o", "show", "job", array).stdout
+    row = _report_row(tmp_path)
+    assert row["seeds_finished"] == "3" and len(_runs(logs)) == 3
+    assert float(row["final_mean"]) == pytest.approx(_final_mean(_runs(logs)), rel=1e-9)
+    report = (logs / "benchmarks/tiny.md").read_text()
+    assert "--executor slurm" in report  # the command that made it
+
+
+def test_benchmark_dry_run_on_slurm_prints_the_script(slurm: SlurmCluster, tmp_path: Path) -> None:
     done = realzoo(
-        "sweep", "--algos", "ppo", "--envs", "CartPole-v1", "--slurm-partition", "debug",
-        cwd=tmp_path,
+        *_benchmark_args(tmp_path, "--n-seeds", "2", "--dry-run", "--slurm-cpus", "2"),
+        cwd=tmp_path, env=slurm.env,
     )  # fmt: skip
-    assert done.returncode == 2
-    assert "only apply to --executor slurm" in done.stderr
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "ppo on CartPole-v1: 2 seed(s) x 256 steps" in done.stdout
+    for line in ("#SBATCH --array=0-1", "#SBATCH --cpus-per-task=2", "slurm_task"):
+        assert line in done.stdout, line
+    (line,) = [x for x in done.stdout.splitlines() if x.startswith("1: realzoo train")]
+    assert "--seed 1 " in line and "-n 256" in line
+    assert slurm.run("squeue", "-h").stdout.strip() == ""
+    assert not (tmp_path / "logs").exists()
+
+
+@pytest.mark.parametrize("command", ["sweep", "benchmark"])
+def test_slurm_options_need_the_slurm_executor(tmp_path: Path, command: str) -> None:
+    args = _command(command, tmp_path)
+    args[args.index("slurm")] = "local"  # --executor local
+    done = realzoo(*args, "--slurm-partition", "debug", cwd=tmp_path)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "--slurm-partition only apply to --executor slurm" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "logs").exists()
 
 
 @pytest.mark.slow
@@ -245,6 +343,7 @@ def test_time_limit_checkpoints_requeues_and_finishes(slurm: SlurmCluster, tmp_p
     (submission,) = (tmp_path / "logs/sweep_logs/slurm").glob("*/submission.yml")
     task = f"{_read_yaml(submission)['job_id']}_0"
     restarts: set[str] = set()
+    pending_since: dict[str, float] = {}
 
     def finished() -> bool:
         record = slurm.run("scontrol", "-o", "show", "job", task).stdout
@@ -253,7 +352,11 @@ def test_time_limit_checkpoints_requeues_and_finishes(slurm: SlurmCluster, tmp_p
         assert fields.get("JobState") not in ("FAILED", "CANCELLED", "TIMEOUT"), record
         if fields.get("JobState") == "PENDING" and fields.get("Restarts") != "0":
             # Slurm holds a requeued job for two minutes (BeginTime); the test does not wait
-            slurm.run("scontrol", "update", f"JobId={task}", "StartTime=now", check=False)
+            # that long, but lets slurmd end the previous start first: started again within
+            # a second of the requeue, the job can be refused ("Job credential revoked")
+            since = pending_since.setdefault(fields["Restarts"], time.monotonic())
+            if time.monotonic() - since >= 3:
+                slurm.run("scontrol", "update", f"JobId={task}", "StartTime=now", check=False)
         return fields.get("JobState") == "COMPLETED"
 
     wait_for(

@@ -5,6 +5,11 @@ a ``realzoo train`` with the shipped hyperparameters, ``--n-timesteps`` set to t
 pair's budget and an evaluation schedule derived from it, in an ordinary run folder.
 Running the same benchmark again skips the finished runs (the sweep's match on
 ``args.yml``), resumes stopped ones and trains only what is missing.
+
+The jobs run on an executor: ``local`` (the sweep's process pool on this machine) or
+``slurm`` (one Slurm job array, submitted exactly as ``realzoo sweep --executor slurm``
+submits it: :func:`rlzoo_real.executors.slurm_sweep.slurm_sweep`). Either way the outcome
+is a :class:`PlanOutcome`.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from rlzoo_real.benchmark.suites import Pair, Suite, shipped_entry
 from rlzoo_real.errors import UserError
 
 if TYPE_CHECKING:
+    from rlzoo_real.executors.slurm import SlurmOptions
     from rlzoo_real.executors.sweep import Job
 
 __all__ = [
@@ -32,8 +38,9 @@ __all__ = [
     "run_plan",
 ]
 
-#: Where the jobs can run. ``local``: the sweep's process pool on this machine.
-EXECUTORS = ("local",)
+#: Where the jobs can run. ``local``: the sweep's process pool on this machine;
+#: ``slurm``: a Slurm job array, as ``realzoo sweep --executor slurm``.
+EXECUTORS = ("local", "slurm")
 
 
 @dataclass(frozen=True)
@@ -189,6 +196,8 @@ class PlanOutcome:
 
     exit_code: int
     failures: tuple[str, ...] = ()
+    #: jobs still pending or running elsewhere (Slurm with ``--no-wait``): the report waits
+    waiting: int = 0
 
 
 def run_plan(
@@ -198,19 +207,29 @@ def run_plan(
     n_workers: int = 1,
     on_event: Callable[[str], None] = print,
     command: str = "",
+    slurm: SlurmOptions | None = None,
 ) -> PlanOutcome:
     """Train the plan's jobs that are not finished yet, on ``executor``.
 
+    Args:
+        n_workers: training processes at once (``local``).
+        slurm: the Slurm options (``slurm``; ``slurm.wait`` False: return after submitting).
+
     Raises:
-        UserError: an unknown executor, or a job that cannot start (checked before any
-            process starts).
+        UserError: an unknown executor, a bad Slurm option (no ``sbatch``, an unknown
+            partition, a template without ``{{command}}``...) or a job that cannot start;
+            all checked before any process starts or anything is submitted.
     """
     from rlzoo_real.executors.sweep import check_jobs, finished_runs, run_sweep
 
     check_executor(executor)
+    if executor == "slurm" and slurm is None:
+        raise UserError("--executor slurm needs its Slurm options (--slurm-time ...).")
     done = finished_runs(plan.log_folder, plan.jobs)
     stopped = finished_runs(plan.log_folder, plan.jobs, status="stopped")
     check_jobs([j for j in plan.jobs if j.match_key() not in done and j.match_key() not in stopped])
+    if slurm is not None:
+        return _run_on_slurm(plan, slurm, on_event=on_event, command=command)
     result = run_sweep(
         list(plan.jobs),
         log_folder=plan.log_folder,
@@ -226,10 +245,26 @@ def run_plan(
     return PlanOutcome(result.exit_code, failures)
 
 
+def _run_on_slurm(
+    plan: Plan, options: SlurmOptions, *, on_event: Callable[[str], None], command: str
+) -> PlanOutcome:
+    """The plan's jobs as one Slurm job array (waiting for it when ``options.wait``)."""
+    from rlzoo_real.executors.slurm_sweep import describe_failures, slurm_sweep, table
+
+    result = slurm_sweep(
+        list(plan.jobs), log_folder=plan.log_folder, options=options, on_event=on_event,
+        command=command,
+    )  # fmt: skip
+    on_event(table(result.jobs))
+    failures = tuple(line.strip() for line in describe_failures(result.jobs))
+    return PlanOutcome(result.exit_code, failures, waiting=len(result.by_outcome("waiting")))
+
+
 def check_executor(executor: str) -> None:
     """Raise a UserError for an executor this installation does not have."""
     if executor not in EXECUTORS:
         raise UserError(
-            f"Unknown executor {executor!r}; known: {', '.join(EXECUTORS)} (local: processes "
-            "on this machine, as realzoo sweep)."
+            f"--executor takes {' or '.join(EXECUTORS)}, got {executor!r} (local: processes "
+            "on this machine, as realzoo sweep; slurm: a Slurm job array, as realzoo sweep "
+            "--executor slurm)."
         )

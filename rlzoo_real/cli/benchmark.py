@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from rlzoo_real.cli import _slurm
 from rlzoo_real.cli._common import user_errors
 from rlzoo_real.cli._options import opt
+
+if TYPE_CHECKING:
+    from rlzoo_real.benchmark.runner import Plan
+    from rlzoo_real.plotting.views import Bootstrap
 
 __all__ = ["register"]
 
@@ -61,10 +66,13 @@ def benchmark(
     eval_episodes: Annotated[
         int, typer.Option("--eval-episodes", help="Deterministic episodes per evaluation.")
     ] = 10,
-    n_workers: Annotated[int, opt("n_workers")] = 1,
-    executor: Annotated[
-        str, typer.Option("--executor", help="Where the runs go: local (processes here).")
-    ] = "local",
+    n_workers: Annotated[
+        int,
+        typer.Option(
+            "--n-workers",
+            help="Training processes at once (local; on Slurm see --slurm-parallel).",
+        ),
+    ] = 1,
     device: Annotated[str, opt("device")] = "auto",
     num_threads: Annotated[int, opt("num_threads", help="Torch threads per run.")] = 1,
     dry_run: Annotated[
@@ -91,6 +99,19 @@ def benchmark(
             "--boot-seed", help="Seed of the bootstrap intervals.", rich_help_panel=_REPORT
         ),
     ] = 0,
+    executor: _slurm.Executor = "local",
+    slurm_partition: _slurm.Partition = None,
+    slurm_time: _slurm.Time = "1:00:00",
+    slurm_stop_before: _slurm.StopBefore = 300,
+    slurm_cpus: _slurm.Cpus = 1,
+    slurm_mem: _slurm.Mem = None,
+    slurm_gpus: _slurm.Gpus = None,
+    slurm_parallel: _slurm.Parallel = None,
+    slurm_account: _slurm.Account = None,
+    slurm_qos: _slurm.Qos = None,
+    slurm_sbatch_arg: _slurm.SbatchArgs = None,
+    slurm_template: _slurm.Template = None,
+    wait: _slurm.Wait = True,
 ) -> None:
     """Train a suite's pairs at N seeds with the shipped hyperparameters, then write a report:
     realzoo's mean and bootstrap CI over seeds against the RL Zoo's published scores, and
@@ -98,9 +119,10 @@ def benchmark(
 
     Running the same command again skips finished runs and trains only what is missing; a
     failed run makes the command exit non-zero after writing the report of the others.
+    With --executor slurm the runs are one Slurm job array, as realzoo sweep submits it;
+    the report is written once the jobs are done (with --no-wait: by the same command run
+    again later).
     """
-    from rlzoo_real.benchmark.report import build_report
-    from rlzoo_real.benchmark.report_text import write_report
     from rlzoo_real.benchmark.runner import (
         Budget,
         PlanOutcome,
@@ -116,6 +138,21 @@ def benchmark(
     boot.check()
     check_format(fmt)
     check_executor(executor)
+    slurm = _slurm.slurm_options(
+        executor,
+        partition=slurm_partition,
+        time=slurm_time,
+        stop_before=slurm_stop_before,
+        cpus=slurm_cpus,
+        mem=slurm_mem,
+        gpus=slurm_gpus,
+        parallel=slurm_parallel,
+        account=slurm_account,
+        qos=slurm_qos,
+        sbatch_args=slurm_sbatch_arg,
+        template=slurm_template,
+        wait=wait,
+    )
     plan = plan_benchmark(
         load_suite(suite),
         n_seeds=n_seeds,
@@ -138,15 +175,49 @@ def benchmark(
             )
         n_done = sum(job.match_key() in done for job in plan.jobs)
         typer.echo(f"{len(plan.jobs)} run(s), {n_done} finished; the report goes to {out}.")
+        if slurm is not None:  # the batch script and each task's command, as sweep shows them
+            from rlzoo_real.executors.slurm_sweep import slurm_sweep
+
+            slurm_sweep(
+                list(plan.jobs), log_folder=plan.log_folder, options=slurm, dry_run=True,
+                on_event=typer.echo,
+            )  # fmt: skip
         return
     command = _command_line(ctx)
     outcome = PlanOutcome(0)
     if not report_only:
         outcome = run_plan(
-            plan, executor=executor, n_workers=n_workers, on_event=typer.echo, command=command
+            plan, executor=executor, n_workers=n_workers, on_event=typer.echo, command=command,
+            slurm=slurm,
+        )  # fmt: skip
+    if outcome.waiting:
+        typer.echo(
+            f"{outcome.waiting} of {len(plan.jobs)} run(s) are pending or running on Slurm "
+            "(--no-wait), so no report yet. Once they are done, run the same command again: it "
+            "writes the report from the finished runs and submits only what is missing "
+            "(--report-only writes one from the runs finished so far)."
         )
+    else:
+        _report(
+            plan, boot=boot, out=out, fmt=fmt, command=command, ci=ci, reps=reps, seed=boot_seed
+        )
+    if outcome.failures:
+        lines = [f"{len(outcome.failures)} run(s) failed:", *outcome.failures]
+        typer.echo("\n  ".join(lines), err=True)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)
+
+
+def _report(
+    plan: Plan, *, boot: Bootstrap, out: Path, fmt: str, command: str, ci: float, reps: int,
+    seed: int,
+) -> None:  # fmt: skip
+    """Write the report from the runs finished so far, saying which runs it leaves out."""
+    from rlzoo_real.benchmark.report import build_report
+    from rlzoo_real.benchmark.report_text import write_report
+
     report = build_report(plan, boot=boot, output=out, fmt=fmt)
-    files = write_report(report, command=command, output=out, ci=ci, reps=reps, seed=boot_seed)
+    files = write_report(report, command=command, output=out, ci=ci, reps=reps, seed=seed)
     typer.echo(f"Report: {files[0]} (table: {files[1]}; figures in {out / plan.suite.name})")
     missing = sum(r.n_planned - (r.row.n_runs if r.row else 0) for r in report.pairs)
     if missing:
@@ -155,11 +226,6 @@ def benchmark(
             "leaves them out. Run the same command again to train them.",
             err=True,
         )
-    if outcome.failures:
-        lines = [f"{len(outcome.failures)} run(s) failed:", *outcome.failures]
-        typer.echo("\n  ".join(lines), err=True)
-    if outcome.exit_code:
-        raise typer.Exit(outcome.exit_code)
 
 
 def _command_line(ctx: typer.Context) -> str:

@@ -36,9 +36,9 @@ def _say(message: str) -> None:
 
 def _steps(run: Any) -> int:
     """Timesteps of a run's latest checkpoint (-1: none)."""
-    from rlzoo_real.runs.folder import _latest_checkpoint_steps
+    from rlzoo_real.runs.folder import latest_checkpoint_steps
 
-    steps = _latest_checkpoint_steps(run)
+    steps = latest_checkpoint_steps(run)
     return -1 if steps is None else steps
 
 
@@ -128,8 +128,13 @@ def run_task(folder: Path, index: int) -> int:
             ["scontrol", "requeue", job_id], capture_output=True, text=True, check=False
         )
         if done_requeue.returncode == 0:
-            time.sleep(120)  # Slurm ends this job now; it starts again as the same job id
-        _say(f"scontrol requeue failed: {done_requeue.stderr.strip()}; run the sweep again")
+            # Slurm ends this job now and starts it again as the same job id: its SIGTERM
+            # must end this process at once, not leave it behind the new start
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            time.sleep(120)
+            _say("Slurm did not end the requeued job within 120 s; run the sweep again")
+        else:
+            _say(f"scontrol requeue failed: {done_requeue.stderr.strip()}; run the sweep again")
     return _TIME_LIMIT_EXIT
 
 

@@ -321,7 +321,7 @@ def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, in
 
     lock = lock_state(run.path)
     if lock == "held":
-        steps = _latest_checkpoint_steps(run)
+        steps = latest_checkpoint_steps(run)
         if steps is None and manifest:
             steps = manifest.get("num_timesteps")
         return "running", int(steps) if isinstance(steps, (int, float)) else None
@@ -330,7 +330,7 @@ def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, in
     status = str(manifest.get("status", "unknown"))
     steps = manifest.get("num_timesteps")
     if status == "running":
-        last = _latest_checkpoint_steps(run)
+        last = latest_checkpoint_steps(run)
         steps = last if last is not None else steps
         if lock == "free":
             status = "stopped"
@@ -344,7 +344,15 @@ def run_status(run: RunFolder, manifest: dict[str, Any] | None) -> tuple[str, in
     return status, int(steps) if isinstance(steps, (int, float)) else None
 
 
-def _latest_checkpoint_steps(run: RunFolder) -> int | None:
+def latest_checkpoint_steps(run: RunFolder) -> int | None:
+    """The step count of the latest checkpoint listed in the run's ``checkpoints.yml``.
+
+    Read as plain YAML, without checking the checkpoint's files (for tables and progress:
+    :func:`rlzoo_real.train.checkpoint.find_resumable` is what resume trusts).
+
+    Returns:
+        None when the run has no index or the index lists no checkpoint.
+    """
     index = read_plain_yaml(run.checkpoint_index)
     entries = index.get("checkpoints") if index else None
     if not entries:
@@ -352,4 +360,4 @@ def _latest_checkpoint_steps(run: RunFolder) -> int | None:
     return max(int(entry["steps"]) for entry in entries)
 
 
-__all__ += ["run_status"]
+__all__ += ["latest_checkpoint_steps", "run_status"]

@@ -132,7 +132,10 @@ class RunControl(BaseCallback):
     the point a resumed run starts from, so resuming repeats exactly what would have
     happened. On a stop request an off-policy run finishes its step and update and stops
     at the next rollout start; an on-policy run stops after the current step (its partial
-    rollout is dropped) and the train loop writes the checkpoint.
+    rollout is dropped) and the train loop writes the checkpoint. A stop request on the
+    last rollout, once the run's budget (``-n``) is reached, lets that rollout and its
+    update end: the run is then finished, as if it had not been asked to stop, rather
+    than stopped with a budget that a resume could never complete.
     """
 
     def __init__(
@@ -160,7 +163,9 @@ class RunControl(BaseCallback):
     def _on_step(self) -> bool:
         from stable_baselines3.common.on_policy_algorithm import OnPolicyAlgorithm
 
-        return not (self.stop.requested and isinstance(self.model, OnPolicyAlgorithm))
+        if not (self.stop.requested and isinstance(self.model, OnPolicyAlgorithm)):
+            return True
+        return self.num_timesteps >= self.model._total_timesteps  # the last rollout: finish it
 
     def _on_rollout_start(self) -> None:
         steps = self.model.num_timesteps
@@ -178,7 +183,8 @@ class RunControl(BaseCallback):
 
         ``at_rollout_start``: called from a rollout start (the rollout's gSDE noise is kept).
         """
-        from rlzoo_real.train.checkpoint import capture_state, save_checkpoint
+        from rlzoo_real.train.checkpoint import save_checkpoint
+        from rlzoo_real.train.state import capture_state
 
         if self.records and self.records[-1].steps == self.model.num_timesteps:
             return self.records[-1]

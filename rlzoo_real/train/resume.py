@@ -4,7 +4,9 @@ A resumed run continues in its own folder, with the arguments and hyperparameter
 was started with (``args.yml``, ``config.yml``); only the budget (``-n``) and the
 options that do not change what is learned (verbosity, progress bar, time limit,
 checkpoints to keep) may differ. Anything else that contradicts the saved run is an
-error, and nothing on disk is touched before every check has passed.
+error, and nothing on disk is touched before every check has passed. A run whose latest
+checkpoint already reached its budget but that is not finished (stopped on its last
+rollout, or killed before its final model was written) is finished without more training.
 """
 
 from __future__ import annotations
@@ -172,17 +174,14 @@ def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
     check_env_id(saved.env)
     total = args.n_timesteps if args.n_timesteps > 0 else int(config.get("n_timesteps", 0))
     record, state, notes = find_resumable(run)
-    if record.steps >= total:
-        if manifest.get("status") == "finished":
-            raise UserError(
-                f"{run.path} already finished: it trained {record.steps} steps, its budget. "
-                f"To train it longer, resume with a larger total, "
-                f"e.g. --resume {run.path} -n {2 * total}."
-            )
+    if record.steps >= total and manifest.get("status") == "finished":
         raise UserError(
-            f"{run.path}: its latest checkpoint is at {record.steps} steps, not below -n {total}; "
-            "give a larger total."
+            f"{run.path} already finished: it trained {record.steps} steps, its budget. "
+            f"To train it longer, resume with a larger total, "
+            f"e.g. --resume {run.path} -n {2 * total}."
         )
+    # a checkpoint at -n of a run that is not finished (stopped on its last rollout, or
+    # killed before its final model was written): the session trains no more and finishes it
     spec, _ = resolve_run_spec(
         algo, saved.env, table={saved.env: config}, source=str(run.config_file), n_timesteps=total
     )

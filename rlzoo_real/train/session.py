@@ -18,7 +18,13 @@ from typing import TYPE_CHECKING, Any
 
 from rlzoo_real.errors import UserError
 from rlzoo_real.runs.folder import RunFolder
-from rlzoo_real.train.stopping import Diverged, TrainingDiverged, non_finite_parameter
+from rlzoo_real.train.stopping import (
+    DiskFull,
+    Diverged,
+    TrainingDiverged,
+    _failed_file,
+    non_finite_parameter,
+)
 
 if TYPE_CHECKING:
     from rlzoo_real.train.checkpoint import CheckpointRecord
@@ -86,7 +92,8 @@ class Session:
         notes = list(resume.notes) if resume else []
         normalize_stats = None
         if resume is not None:
-            from rlzoo_real.train.checkpoint import discard_after, trim_logs
+            from rlzoo_real.train.checkpoint import discard_after
+            from rlzoo_real.train.run_logs import trim_logs
 
             notes.extend(discard_after(run, resume.record.steps))
             notes.extend(trim_logs(run, resume.state["logs"]))
@@ -125,7 +132,7 @@ class Session:
             guard = DivergenceGuard()  # first: sees a step's NaN before evaluation or checkpoint
             callbacks.insert(0, guard)
             if resume is not None and eval_callback is not None and resume.state["eval"]:
-                from rlzoo_real.train.checkpoint import restore_eval_callback
+                from rlzoo_real.train.state import restore_eval_callback
 
                 problem = restore_eval_callback(eval_callback, resume.state["eval"])
                 if problem:
@@ -173,7 +180,7 @@ class Session:
         elif args.log_interval < -1:  # the RL Zoo's -2: no logging by the algorithm
             kwargs["log_interval"] = None
         if self.resume is not None:
-            from rlzoo_real.train.checkpoint import restore_rng
+            from rlzoo_real.train.state import restore_rng
 
             steps, reset = spec.n_timesteps - model.num_timesteps, False
             self.notes.extend(restore_rng(model, self.resume.state["rng"]))  # last, before learn
@@ -181,16 +188,29 @@ class Session:
             steps, reset = spec.n_timesteps, False  # the Zoo's warm start: this many more steps
         else:
             steps, reset = spec.n_timesteps, True
+        # where this session ends: -n, or (warm start) this many steps past the loaded model's
+        target = steps if reset else model.num_timesteps + max(steps, 0)
         status, record = "failed", None
         failure: UserError | None = None
         start = time.monotonic()
         try:
             try:
-                with contextlib.suppress(StopTraining):  # its checkpoint is written: RunControl
-                    model.learn(steps, callback=self.callbacks, reset_num_timesteps=reset, **kwargs)
-                self.guard.check_losses()  # the last update's, which no rollout start saw
-                status = "stopped" if self.stop.requested else "finished"
-                if status == "stopped" or self.control.save_freq > 0:
+                if steps > 0:
+                    with contextlib.suppress(StopTraining):  # its checkpoint is written
+                        model.learn(
+                            steps, callback=self.callbacks, reset_num_timesteps=reset, **kwargs
+                        )
+                    self.guard.check_losses()  # the last update's, which no rollout start saw
+                else:  # resumed from a checkpoint at -n: only the final files are missing
+                    self.notes.append(
+                        f"the checkpoint at {model.num_timesteps} steps already reached its "
+                        f"budget (-n {spec.n_timesteps}): no more training; the run is finished "
+                        "with the final model saved from it"
+                    )
+                # a stop request that came once the budget was reached stops nothing
+                reached = model.num_timesteps >= target
+                status = "stopped" if self.stop.requested and not reached else "finished"
+                if steps > 0 and (status == "stopped" or self.control.save_freq > 0):
                     record = self.control.checkpoint()  # checks the parameters first
                 self._save_final()
             except Diverged as exc:
@@ -216,7 +236,7 @@ class Session:
             )
             manifest.update(
                 status=status,
-                stop_reason=self.stop.reason,
+                stop_reason=self.stop.reason,  # also when it came as a finished run ended
                 failure=str(failure) if failure is not None else None,
                 exit_code=exit_code,
                 end_time=now_iso(),
@@ -311,44 +331,10 @@ class Session:
             self.wandb_run.finish(exit_code=0 if status == "finished" else 1)
 
 
-#: exit status of a run stopped by a full disk (EX_IOERR; resumable once there is space)
-EXIT_DISK_FULL = 74
-
-
-class DiskFull(UserError):
-    """The disk filled up while the run wrote a file (``errno``: ENOSPC or EDQUOT)."""
-
-    exit_code = EXIT_DISK_FULL
-
-    def __init__(self, message: str, *, errno_: int | None) -> None:
-        super().__init__(message)
-        self.errno = errno_
-
-
-def _failed_file(exc: OSError) -> str | None:
-    """The file a write failed on: the error's own, or the innermost open file in its trace.
-
-    Monitor files and ``progress.csv`` are written through open handles (``self.file``),
-    whose errors carry no file name.
-    """
-    if exc.filename:
-        return str(exc.filename)
-    found = None
-    trace = exc.__traceback__
-    while trace is not None:
-        owner = trace.tb_frame.f_locals.get("self")
-        for attribute in ("file", "file_handler"):  # SB3's CSV logger, Monitor's writer
-            name = getattr(getattr(owner, attribute, None), "name", None)
-            if isinstance(name, str):
-                found = name
-        trace = trace.tb_next
-    return found
-
-
 def _load_for_resume(
     prepared: Prepared, resume: ResumePoint, env: Any, run: RunFolder, notes: list[str]
 ) -> Any:
-    from rlzoo_real.train.checkpoint import restore_vec_env
+    from rlzoo_real.train.state import restore_vec_env
 
     args, record = prepared.args, resume.record
     algo_cls = prepared.algo.load_class()

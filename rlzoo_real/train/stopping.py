@@ -1,4 +1,5 @@
-"""Stopping a run cleanly: SIGINT, SIGTERM and a wall-clock budget.
+"""Stopping a run cleanly: SIGINT, SIGTERM and a wall-clock budget; and the other ways a
+run ends early: training that diverged, a full disk.
 
 The first signal asks the run to stop after the current step (the train loop then
 writes a checkpoint and prints how to resume); a second one stops it at once. Files
@@ -18,8 +19,10 @@ from typing import Any
 from rlzoo_real.errors import UserError
 
 __all__ = [
+    "EXIT_DISK_FULL",
     "EXIT_DIVERGED",
     "EXIT_TIME_LIMIT",
+    "DiskFull",
     "Diverged",
     "TRAIN_NOTICE",
     "StopRequest",
@@ -148,3 +151,37 @@ def non_finite_parameter(model: Any) -> str | None:
                 if not (finite(one.mean) and finite(one.var)):
                     return f"the {label} normalization statistics"
     return None
+
+
+#: exit status of a run stopped by a full disk (EX_IOERR; resumable once there is space)
+EXIT_DISK_FULL = 74
+
+
+class DiskFull(UserError):
+    """The disk filled up while the run wrote a file (``errno``: ENOSPC or EDQUOT)."""
+
+    exit_code = EXIT_DISK_FULL
+
+    def __init__(self, message: str, *, errno_: int | None) -> None:
+        super().__init__(message)
+        self.errno = errno_
+
+
+def _failed_file(exc: OSError) -> str | None:
+    """The file a write failed on: the error's own, or the innermost open file in its trace.
+
+    Monitor files and ``progress.csv`` are written through open handles (``self.file``),
+    whose errors carry no file name.
+    """
+    if exc.filename:
+        return str(exc.filename)
+    found = None
+    trace = exc.__traceback__
+    while trace is not None:
+        owner = trace.tb_frame.f_locals.get("self")
+        for attribute in ("file", "file_handler"):  # SB3's CSV logger, Monitor's writer
+            name = getattr(getattr(owner, attribute, None), "name", None)
+            if isinstance(name, str):
+                found = name
+        trace = trace.tb_next
+    return found
