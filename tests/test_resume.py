@@ -480,3 +480,23 @@ def test_resume_of_a_run_stopped_at_its_budget_finishes_it(cli, tiny_conf, tmp_p
         assert np.array_equal(expected[key].numpy(), got[key].numpy()), key
     again = cli("train", "--resume", run.path, "--verbose", "0")
     assert again.exit_code == 2 and "already finished" in again.output
+
+
+def test_resume_with_a_total_below_the_checkpoint_is_refused(cli, tiny_conf, tmp_path):
+    """-n is the total: a -n below what the run already trained is a mistake (the user
+    meant the steps to add), not a request to finish early."""
+    result = cli(*quiet_train("ppo", "CartPole-v1", tiny_conf, tmp_path, "-n", "512",
+                              "--seed", "5", "--save-freq", "128"))  # fmt: skip
+    assert result.exit_code == 0, result.output
+    run = RunFolder(tmp_path / "ppo" / "CartPole-v1_1", "CartPole-v1")
+    manifest = yaml.safe_load(run.manifest_file.read_text())
+    manifest.update(status="stopped", stop_reason="signal", exit_code=130)
+    run.manifest_file.write_text(yaml.safe_dump(manifest))
+    run.final_model.unlink()
+    before = {p: p.read_bytes() for p in run.path.rglob("*") if p.is_file()}
+
+    result = cli("train", "--resume", run.path, "-n", "256", "--verbose", "0")
+    assert result.exit_code == 2, result.output
+    assert "-n is the total" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert {p: p.read_bytes() for p in run.path.rglob("*") if p.is_file()} == before

@@ -180,6 +180,14 @@ def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
             f"To train it longer, resume with a larger total, "
             f"e.g. --resume {run.path} -n {2 * total}."
         )
+    budget = saved.n_timesteps if saved.n_timesteps > 0 else int(config.get("n_timesteps", 0))
+    if 0 < args.n_timesteps < record.steps and args.n_timesteps < budget:
+        raise UserError(
+            f"--resume {run.path} -n {args.n_timesteps}: its latest checkpoint is already at "
+            f"{record.steps} steps, and -n is the total, not the steps still to train. Leave "
+            f"-n out to continue to its budget ({budget} steps), or give a total above "
+            f"{record.steps}."
+        )
     # a checkpoint at -n of a run that is not finished (stopped on its last rollout, or
     # killed before its final model was written): the session trains no more and finishes it
     spec, _ = resolve_run_spec(
