@@ -196,21 +196,23 @@ def known_name_for(dotted: str) -> str | None:
     return None
 
 
-def read_run_yaml(path: Path) -> Any:
+def read_run_yaml(path: Path, *, text: str | None = None) -> Any:
     """Read ``args.yml`` or ``config.yml`` of a realzoo or RL Zoo run, constructing no object.
 
     realzoo writes plain YAML. The RL Zoo writes ``yaml.dump`` of an ``OrderedDict``
     (``!!python/object/apply:collections.OrderedDict``), tuples and, for values given on
     its command line, class names (``!!python/name:torch.nn.modules.activation.ReLU``).
     Those are read as a dict, a tuple and a known name; every other Python tag is refused.
+    ``text``: the file's content when the caller has read it already (``path`` names it).
 
     Raises:
         UserError: malformed YAML, or a Python tag that would construct an object.
     """
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"Cannot read {str(path)!r}: {exc}.") from None
+    if text is None:
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"Cannot read {str(path)!r}: {exc}.") from None
     try:
         return yaml.load(text, Loader=_run_yaml_loader())  # noqa: S506 - a SafeLoader subclass
     except _UnsafeTag as exc:
