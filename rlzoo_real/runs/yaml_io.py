@@ -21,6 +21,8 @@ written twice in the same mapping are refused.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ __all__ = [
     "DuplicateKeyError",
     "known_name_for",
     "read_mapping",
+    "read_mapping_with_bytes",
     "read_plain_yaml",
     "read_run_yaml",
     "read_yaml",
@@ -120,10 +123,29 @@ def read_mapping(path: Path, *, advice: str) -> dict[str, Any]:
         UserError: the file is missing, unreadable, not YAML or not a mapping; the message
             ends with ``advice`` (what the user can do about it).
     """
+    return _checked_mapping(path, advice, lambda: read_yaml(path))
+
+
+def read_mapping_with_bytes(path: Path, *, advice: str) -> tuple[dict[str, Any], bytes]:
+    """:func:`read_mapping`, with the bytes it parsed (to check a digest on the same read).
+
+    The bytes are decoded as :meth:`pathlib.Path.read_text` decodes a file.
+    """
+    raw = b""
+
+    def load() -> Any:
+        nonlocal raw
+        raw = path.read_bytes()
+        return safe_load(io.TextIOWrapper(io.BytesIO(raw)).read())
+
+    return _checked_mapping(path, advice, load), raw
+
+
+def _checked_mapping(path: Path, advice: str, load: Callable[[], Any]) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{path} is missing; {advice}.")
     try:
-        data = read_yaml(path)
+        data = load()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
