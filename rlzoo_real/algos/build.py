@@ -8,7 +8,7 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from rlzoo_real.algos.registry import get_algo
+from rlzoo_real.algos.registry import AlgoSpec, get_algo
 from rlzoo_real.config.spec import RunSpec
 from rlzoo_real.errors import UserError
 
@@ -24,19 +24,22 @@ def build_model(
     verbose: int = 0,
     trained_agent: str | None = None,
     truncate_last_trajectory: bool = True,
+    algo: AlgoSpec | None = None,
 ) -> Any:
     """Build the algorithm for ``spec`` on ``env`` (or load ``trained_agent`` to continue it).
 
     A ``replay_buffer.pkl`` next to ``trained_agent`` is loaded with it (off-policy); with a
     HER buffer, ``truncate_last_trajectory`` drops its last, unfinished episode (SB3's
-    ``truncate_last_traj``; the RL Zoo's ``--truncate-last-trajectory``).
+    ``truncate_last_traj``; the RL Zoo's ``--truncate-last-trajectory``). ``algo``: the
+    :class:`AlgoSpec` of ``spec.algo`` when the caller has resolved it already.
 
     Raises:
         UserError: when the algorithm rejects a hyperparameter value.
     """
     from rlzoo_real.config.literals import materialize
 
-    algo = get_algo(spec.algo, backend=spec.backend)
+    if algo is None:  # the caller may have resolved spec.algo already
+        algo = get_algo(spec.algo, backend=spec.backend)
     algo_cls = algo.load_class()
     kwargs = dict(spec.model_kwargs)
     if trained_agent and algo.run_backend != "sbx":  # the Zoo's warm start: the model's policy

@@ -20,7 +20,15 @@ from rlzoo_real.runs.folder import (
 )
 from rlzoo_real.runs.safe_files import read_run_yaml
 
-__all__ = ["RunRecord", "RunRequest", "algo_folders", "find_run", "read_run", "run_spec"]
+__all__ = [
+    "RunRecord",
+    "RunRequest",
+    "algo_folders",
+    "find_run",
+    "read_run",
+    "run_algo",
+    "run_spec",
+]
 
 
 @dataclass(frozen=True)
@@ -205,12 +213,13 @@ def read_run(run_path: Path, *, env_hint: str | None = None) -> RunRecord | None
         dirs = wanted
     params = dirs[0]
     args_file, config_file = params / "args.yml", params / "config.yml"
-    args = read_run_yaml(args_file) if args_file.is_file() else {}
+    args_text = _read_text(args_file) if args_file.is_file() else None
+    args = read_run_yaml(args_file, text=args_text) if args_text is not None else {}
     config = read_run_yaml(config_file) if config_file.is_file() else None
     for path, data in ((args_file, args), (config_file, config)):
         if data is not None and not isinstance(data, dict):
             raise UserError(f"{str(path)!r} is not a mapping of settings; is it a run's file?")
-    origin = "rl_zoo3" if args_file.is_file() and "OrderedDict" in _head(args_file) else "realzoo"
+    origin = "rl_zoo3" if args_text is not None and "OrderedDict" in args_text[:200] else "realzoo"
     env_id = str(args.get("env") or env_hint or params.name)
     algo = str(args.get("algo") or run_path.parent.name)
     raw_kwargs = args.get("env_kwargs") or {}
@@ -225,14 +234,20 @@ def read_run(run_path: Path, *, env_hint: str | None = None) -> RunRecord | None
     return RunRecord(folder, algo, env_id, origin, args, config, env_kwargs, packages)
 
 
-def _head(path: Path) -> str:
-    with path.open() as handle:
-        return handle.read(200)
+def _read_text(path: Path) -> str:
+    """The file's text, read once for both its parse and its origin (the Zoo's tag)."""
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"Cannot read {str(path)!r}: {exc}.") from None
 
 
-def run_spec(record: RunRecord) -> Any:
-    """Rebuild the run's :class:`~rlzoo_real.config.spec.RunSpec` from its ``config.yml``."""
-    from rlzoo_real.algos.registry import get_algo
+def run_spec(record: RunRecord, algo: Any = None) -> Any:
+    """Rebuild the run's :class:`~rlzoo_real.config.spec.RunSpec` from its ``config.yml``.
+
+    ``algo``: the run's :class:`~rlzoo_real.algos.registry.AlgoSpec` when the caller has
+    resolved it already (:func:`run_algo`).
+    """
     from rlzoo_real.config.literals import contains_known_name
     from rlzoo_real.config.spec import resolve_run_spec
 
@@ -240,10 +255,17 @@ def run_spec(record: RunRecord) -> Any:
     named = {k: v for k, v in config.items() if contains_known_name(v)}
     plain = {k: v for k, v in config.items() if k not in named}
     spec, _ = resolve_run_spec(
-        get_algo(record.algo, backend=str(record.args.get("backend") or "sb3")),
+        algo if algo is not None else run_algo(record),
         record.env_id,
         table={record.env_id: plain},
         source=str(record.folder.config_file),
         overrides=named,
     )
     return spec
+
+
+def run_algo(record: RunRecord) -> Any:
+    """The run's :class:`~rlzoo_real.algos.registry.AlgoSpec`: its algo on its backend."""
+    from rlzoo_real.algos.registry import get_algo
+
+    return get_algo(record.algo, backend=str(record.args.get("backend") or "sb3"))

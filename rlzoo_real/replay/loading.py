@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rlzoo_real.errors import UserError
-from rlzoo_real.replay.finding import RunRecord, RunRequest, find_run, read_run, run_spec
+from rlzoo_real.replay.finding import RunRecord, RunRequest, find_run, read_run, run_algo, run_spec
 from rlzoo_real.replay.warmstart import spaces_only_env
 from rlzoo_real.runs.folder import (
     RunFolder,
@@ -270,7 +270,6 @@ def open_run(
 
 
 def _open_run(request: RunRequest, *, n_envs: int, seed: int, render_mode: str | None) -> LoadedRun:
-    from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.config.tables import parse_key_values
     from rlzoo_real.envs.make import check_env_id, import_gym_packages, resolve_class
     from rlzoo_real.runs.trust import allows, check_env_id_imports, check_gym_packages
@@ -281,7 +280,7 @@ def _open_run(request: RunRequest, *, n_envs: int, seed: int, render_mode: str |
     record = read_run(run_path, env_hint=request.env)
     notes: list[str] = []
     if record is None:
-        spec, folder = _lone_model_spec(request, run_path, model_file)
+        algo, spec, folder = _lone_model_spec(request, run_path, model_file)
         notes.append(
             "no config.yml beside the model: the env is built without the run's wrappers, "
             "frame stack or normalization"
@@ -303,9 +302,9 @@ def _open_run(request: RunRequest, *, n_envs: int, seed: int, render_mode: str |
         args_file = str(record.folder.params_dir / "args.yml")
         check_gym_packages(record.gym_packages, request.gym_packages, where=args_file)
         check_env_id_imports(record.env_id, where=args_file)
-        spec, folder = run_spec(record), record.folder
+        algo = run_algo(record)  # resolved once: the spec and the model are built with it
+        spec, folder = run_spec(record, algo), record.folder
         base_kwargs, packages = dict(record.env_kwargs), record.gym_packages
-    algo = get_algo(spec.algo, backend=spec.backend)
     choice = choose_model(
         folder,
         model_file=model_file,
@@ -339,7 +338,7 @@ def _open_run(request: RunRequest, *, n_envs: int, seed: int, render_mode: str |
                 "another algorithm?"
             )
         _check_model_fits(info, choice.path, algo, env, spec.env_id)
-        model = _load_model(spec, choice.path, env, request, seed=seed)
+        model = _load_model(spec, algo, choice.path, env, request, seed=seed)
     except BaseException:
         env.close()
         raise
@@ -363,7 +362,7 @@ def _check_request_matches(request: RunRequest, record: RunRecord) -> None:
 
 def _lone_model_spec(
     request: RunRequest, run_path: Path, model_file: Path | None
-) -> tuple[Any, RunFolder]:
+) -> tuple[Any, Any, RunFolder]:
     from rlzoo_real.algos.registry import get_algo
     from rlzoo_real.config.spec import resolve_run_spec
 
@@ -379,7 +378,7 @@ def _lone_model_spec(
     spec, _ = resolve_run_spec(
         algo, request.env, table={request.env: {"n_timesteps": 1}}, source=str(model_file)
     )
-    return spec, RunFolder(run_path, request.env)
+    return algo, spec, RunFolder(run_path, request.env)
 
 
 def _make_env(
@@ -415,11 +414,11 @@ def _make_env(
     return env
 
 
-def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: int) -> Any:
+def _load_model(
+    spec: Any, algo: Any, path: Path, env: Any, request: RunRequest, *, seed: int
+) -> Any:
     from rlzoo_real.algos.build import build_model
-    from rlzoo_real.algos.registry import get_algo
 
-    algo = get_algo(spec.algo, backend=spec.backend)
     if request.unsafe_pickle_load:
         try:
             return algo.load_class().load(str(path), device=request.device)
@@ -441,6 +440,7 @@ def _load_model(spec: Any, path: Path, env: Any, request: RunRequest, *, seed: i
             stand_in,
             seed=seed,
             device=request.device,
+            algo=algo,
         )
     try:
         model.set_parameters(str(path), exact_match=True, device=request.device)

@@ -21,6 +21,8 @@ written twice in the same mapping are refused.
 
 from __future__ import annotations
 
+import io
+from collections.abc import Callable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ __all__ = [
     "DuplicateKeyError",
     "known_name_for",
     "read_mapping",
+    "read_mapping_with_bytes",
     "read_plain_yaml",
     "read_run_yaml",
     "read_yaml",
@@ -120,10 +123,29 @@ def read_mapping(path: Path, *, advice: str) -> dict[str, Any]:
         UserError: the file is missing, unreadable, not YAML or not a mapping; the message
             ends with ``advice`` (what the user can do about it).
     """
+    return _checked_mapping(path, advice, lambda: read_yaml(path))
+
+
+def read_mapping_with_bytes(path: Path, *, advice: str) -> tuple[dict[str, Any], bytes]:
+    """:func:`read_mapping`, with the bytes it parsed (to check a digest on the same read).
+
+    The bytes are decoded as :meth:`pathlib.Path.read_text` decodes a file.
+    """
+    raw = b""
+
+    def load() -> Any:
+        nonlocal raw
+        raw = path.read_bytes()
+        return safe_load(io.TextIOWrapper(io.BytesIO(raw)).read())
+
+    return _checked_mapping(path, advice, load), raw
+
+
+def _checked_mapping(path: Path, advice: str, load: Callable[[], Any]) -> dict[str, Any]:
     if not path.is_file():
         raise UserError(f"{path} is missing; {advice}.")
     try:
-        data = read_yaml(path)
+        data = load()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""
@@ -196,21 +218,23 @@ def known_name_for(dotted: str) -> str | None:
     return None
 
 
-def read_run_yaml(path: Path) -> Any:
+def read_run_yaml(path: Path, *, text: str | None = None) -> Any:
     """Read ``args.yml`` or ``config.yml`` of a realzoo or RL Zoo run, constructing no object.
 
     realzoo writes plain YAML. The RL Zoo writes ``yaml.dump`` of an ``OrderedDict``
     (``!!python/object/apply:collections.OrderedDict``), tuples and, for values given on
     its command line, class names (``!!python/name:torch.nn.modules.activation.ReLU``).
     Those are read as a dict, a tuple and a known name; every other Python tag is refused.
+    ``text``: the file's content when the caller has read it already (``path`` names it).
 
     Raises:
         UserError: malformed YAML, or a Python tag that would construct an object.
     """
-    try:
-        text = path.read_text()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise UserError(f"Cannot read {str(path)!r}: {exc}.") from None
+    if text is None:
+        try:
+            text = path.read_text()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise UserError(f"Cannot read {str(path)!r}: {exc}.") from None
     try:
         return yaml.load(text, Loader=_run_yaml_loader())  # noqa: S506 - a SafeLoader subclass
     except _UnsafeTag as exc:

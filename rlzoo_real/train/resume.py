@@ -55,6 +55,13 @@ def locate_run(
     target: str, *, algo: str, env: str, log_folder: str, backend: str = "sb3"
 ) -> RunFolder:
     """The run folder named by ``--resume``: a path, ``latest`` or a run id (with -a/-e/-f)."""
+    return _locate(target, algo=algo, env=env, log_folder=log_folder, backend=backend)[0]
+
+
+def _locate(
+    target: str, *, algo: str, env: str, log_folder: str, backend: str
+) -> tuple[RunFolder, Path, dict[str, Any], bytes]:
+    """:func:`locate_run`, with the ``args.yml`` it read: its path, content and bytes."""
     if target == "latest" or target.isdigit():
         if not algo or not env:
             raise UserError(
@@ -87,8 +94,13 @@ def locate_run(
         raise UserError(
             f"--resume {target}: {path} is not a realzoo run folder (no <env>/args.yml in it)."
         )
-    saved = _read_mapping(args_files[0])
-    return RunFolder(path, str(saved.get("env", args_files[0].parent.name)))
+    saved, raw = _read_mapping_with_bytes(args_files[0])
+    return (
+        RunFolder(path, str(saved.get("env", args_files[0].parent.name))),
+        args_files[0],
+        saved,
+        raw,
+    )
 
 
 def _listing(folder: Path) -> str:
@@ -110,12 +122,21 @@ def _read_mapping(path: Path) -> dict[str, Any]:
     return read_mapping(path, advice=_DAMAGED)
 
 
-def _check_run_files(run: RunFolder, manifest: dict[str, Any], saved: dict[str, Any]) -> None:
+def _read_mapping_with_bytes(path: Path) -> tuple[dict[str, Any], bytes]:
+    from rlzoo_real.runs.yaml_io import read_mapping_with_bytes
+
+    return read_mapping_with_bytes(path, advice=_DAMAGED)
+
+
+def _check_run_files(
+    run: RunFolder, manifest: dict[str, Any], saved: dict[str, Any], raw: dict[Path, bytes]
+) -> None:
     """``args.yml`` and ``config.yml`` as the run wrote them, with what resume needs.
 
     A run records the SHA-256 of both files in its manifest (``run_files``); a file that
     no longer matches was cut short, damaged or edited, and resuming from it would train a
-    different run (a truncated ``config.yml`` can lose ``normalize``).
+    different run (a truncated ``config.yml`` can lose ``normalize``). ``raw``: the bytes
+    of both files as they were read and parsed.
     """
     import hashlib
 
@@ -123,7 +144,7 @@ def _check_run_files(run: RunFolder, manifest: dict[str, Any], saved: dict[str, 
     if isinstance(recorded, dict):
         for path in (run.args_file, run.config_file):
             digest = recorded.get(path.name)
-            if digest and hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+            if digest and hashlib.sha256(raw[path]).hexdigest() != digest:
                 raise UserError(
                     f"{path} is not the file this run wrote (its SHA-256 differs from the one "
                     f"recorded in {run.manifest_file.name}): it was cut short, damaged or edited. "
@@ -151,14 +172,17 @@ def prepare_resume(args: TrainArgs) -> tuple[Prepared, ResumePoint]:
     from rlzoo_real.train.request import Prepared, TrainArgs, parse_env_kwargs
 
     assert args.resume is not None
-    run = locate_run(
+    run, located, saved_dict, args_raw = _locate(
         args.resume, algo=args.algo, env=args.env, log_folder=args.log_folder, backend=args.backend
     )
     fields = {f.name for f in dataclasses.fields(TrainArgs)}
-    saved_dict = _read_mapping(run.args_file)
+    if located != run.args_file:  # another env's folder was found first: read the run's own
+        saved_dict, args_raw = _read_mapping_with_bytes(run.args_file)
     manifest = _read_mapping(run.manifest_file)
-    config = _read_mapping(run.config_file)
-    _check_run_files(run, manifest, saved_dict)
+    config, config_raw = _read_mapping_with_bytes(run.config_file)
+    _check_run_files(
+        run, manifest, saved_dict, {run.args_file: args_raw, run.config_file: config_raw}
+    )
     try:
         saved = TrainArgs(**{k: v for k, v in saved_dict.items() if k in fields})
     except TypeError as exc:
