@@ -171,7 +171,15 @@ def run_request(
 
     if on_start is None and args.verbose >= 1:
         on_start = announce
-    return to_result(run_training(args, command=command, on_start=on_start))
+    started: list[Prepared] = []
+
+    def start(prepared: Prepared, run: RunFolder) -> None:
+        started.append(prepared)  # the result's algo and seed, without reading args.yml again
+        if on_start is not None:
+            on_start(prepared, run)
+
+    result = run_training(args, command=command, on_start=start)
+    return to_result(result, started[0] if started else None)
 
 
 def announce(prepared: Prepared, run: RunFolder) -> None:
@@ -189,8 +197,12 @@ def announce(prepared: Prepared, run: RunFolder) -> None:
     )
 
 
-def to_result(result: TrainResult) -> TrainingResult:
-    """The API's record of a finished or stopped session."""
+def to_result(result: TrainResult, prepared: Prepared | None = None) -> TrainingResult:
+    """The API's record of a finished or stopped session.
+
+    ``prepared``: the request as it was trained (its algorithm and seed); None reads them
+    from the run's ``args.yml``.
+    """
     from rlzoo_real.plotting.logs import read_evaluations
     from rlzoo_real.runs.folder import read_plain_yaml
 
@@ -198,7 +210,10 @@ def to_result(result: TrainResult) -> TrainingResult:
     log, _ = read_evaluations(run)
     best = float(log.mean_returns.max()) if log is not None else math.nan
     last = float(log.mean_returns[-1]) if log is not None else math.nan
-    saved = read_plain_yaml(run.args_file) or {}
+    if prepared is not None:
+        saved: dict[str, Any] = {"algo": prepared.args.algo, "seed": prepared.seed}
+    else:
+        saved = read_plain_yaml(run.args_file) or {}
     seed = saved.get("seed")
     return TrainingResult(
         run_folder=run.path,

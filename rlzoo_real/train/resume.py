@@ -51,17 +51,27 @@ class ResumePoint:
     notes: list[str]
 
 
-def locate_run(
-    target: str, *, algo: str, env: str, log_folder: str, backend: str = "sb3"
-) -> RunFolder:
-    """The run folder named by ``--resume``: a path, ``latest`` or a run id (with -a/-e/-f)."""
-    return _locate(target, algo=algo, env=env, log_folder=log_folder, backend=backend)[0]
+def locate_run(target: str, *, algo: str, env: str, log_folder: str, backend: str = "sb3") -> Path:
+    """The run folder named by ``--resume``: a path, ``latest`` or a run id (with -a/-e/-f).
+
+    Reads no file of the run (it is read under the run's lock, by :func:`prepare_resume`).
+    """
+    return _run_path(target, algo=algo, env=env, log_folder=log_folder, backend=backend)[0]
 
 
 def _locate(
     target: str, *, algo: str, env: str, log_folder: str, backend: str
 ) -> tuple[RunFolder, Path, dict[str, Any], bytes]:
     """:func:`locate_run`, with the ``args.yml`` it read: its path, content and bytes."""
+    path, args_file = _run_path(target, algo=algo, env=env, log_folder=log_folder, backend=backend)
+    saved, raw = _read_mapping_with_bytes(args_file)
+    return RunFolder(path, str(saved.get("env", args_file.parent.name))), args_file, saved, raw
+
+
+def _run_path(
+    target: str, *, algo: str, env: str, log_folder: str, backend: str
+) -> tuple[Path, Path]:
+    """The run folder ``--resume`` names and its ``args.yml`` (not read)."""
     if target == "latest" or target.isdigit():
         if not algo or not env:
             raise UserError(
@@ -94,13 +104,7 @@ def _locate(
         raise UserError(
             f"--resume {target}: {path} is not a realzoo run folder (no <env>/args.yml in it)."
         )
-    saved, raw = _read_mapping_with_bytes(args_files[0])
-    return (
-        RunFolder(path, str(saved.get("env", args_files[0].parent.name))),
-        args_files[0],
-        saved,
-        raw,
-    )
+    return path, args_files[0]
 
 
 def _listing(folder: Path) -> str:

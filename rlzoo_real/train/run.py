@@ -53,7 +53,7 @@ def train(
         from rlzoo_real.train.resume import locate_run, prepare_resume
 
         check_options(args)  # prepare() checks them on a new run
-        target = locate_run(  # reads args.yml only
+        target = locate_run(  # the folder only: its files are read under the lock
             args.resume,
             algo=args.algo,
             env=args.env,
@@ -62,7 +62,7 @@ def train(
         )
         # one writer per run folder: locked before anything in it is read for resuming,
         # cleaned up or written, and held until this process ends (or dies)
-        with acquire_run_lock(target.path) as lock:
+        with acquire_run_lock(target) as lock:
             prepared, point = prepare_resume(args)
             run = point.run
             threads = set_threads(prepared.args.num_threads, backend=prepared.args.backend)
